@@ -1,0 +1,3 @@
+"""xietong 协同 — collaborative affairs between government departments."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""`python -m xietong` runs the CLI."""
+
+from xietong.cli import main
+
+main()

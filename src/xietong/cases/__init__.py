@@ -1,0 +1,1 @@
+"""Cases (办件库): submission, acceptance, handling, conclusion, the event chain and search."""

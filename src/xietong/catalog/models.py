@@ -1,0 +1,83 @@
+"""Tables of the matter library: base matters, local matters, versions and process definitions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from xietong.db.base import Base, BigId, utcnow
+
+
+class BaseMatter(Base):
+    """基本目录: a matter defined once for the whole city."""
+
+    __tablename__ = "base_matter"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(12))  # immediate | promised
+    legal_limit_days: Mapped[int]
+    function: Mapped[str | None] = mapped_column(String(50))
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LocalMatter(Base):
+    """实施清单: one region's (and handling unit's) implementation of a base matter; versions hang here.
+
+    Its current version is the one version whose status is ``published`` (at most one at a time).
+    """
+
+    __tablename__ = "local_matter"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    base_matter_id: Mapped[int] = mapped_column(ForeignKey("base_matter.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), index=True)
+    handling_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="draft")  # draft | published | retired
+    # Statistics group by lineage; until splits and merges exist it is the matter's own code.
+    lineage_key: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("base_matter_id", "region_id", "handling_unit_id"),)
+
+
+class ProcessDefinition(Base):
+    """A process definition body, stored once per distinct content (``digest`` = SHA-256 of it)."""
+
+    __tablename__ = "process_definition"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    body: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MatterVersion(Base):
+    """One version of a local matter; immutable once published, kept by every case submitted on it."""
+
+    __tablename__ = "matter_version"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    local_matter_id: Mapped[int] = mapped_column(ForeignKey("local_matter.id"))
+    number: Mapped[int]
+    status: Mapped[str] = mapped_column(String(12), default="draft")  # draft | published | retired
+    kind: Mapped[str] = mapped_column(String(12))
+    legal_limit_days: Mapped[int]
+    promised_limit_days: Mapped[int]
+    yellow_days: Mapped[float | None]
+    yellow_ratio: Mapped[float | None]
+    form_schema: Mapped[dict[str, Any]]
+    materials: Mapped[list[Any]]
+    process_definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None]
+    retired_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("local_matter_id", "number"),)

@@ -1,0 +1,13 @@
+"""The ``xietong`` command: one root Typer app, one module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="xietong 协同 — 机关内部协同办事平台", no_args_is_help=True, add_completion=False)
+
+
+def main() -> None:
+    from xietong.cli import db as _db  # noqa: F401  (registers the command groups)
+
+    app()

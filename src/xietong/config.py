@@ -1,0 +1,62 @@
+"""Settings from the environment (prefix ``XIETONG_``); nothing here connects to anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("xietong-data")
+# Below this length a configured secret is refused outside demo mode.
+MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Everything an app process, a worker or the CLI needs to know about its deployment."""
+
+    model_config = SettingsConfigDict(env_prefix="XIETONG_", extra="ignore")
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = None
+    secret_key: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    demo: bool = False
+    timezone: str = "Asia/Shanghai"
+    session_idle_minutes: int = 30
+    max_upload_mb: int = 50
+    sqlite_busy_timeout_ms: int = 10_000
+    pool_size: int = 5
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    run_worker_in_process: bool = Field(default=False, description="serve --demo runs one worker thread")
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret(self) -> Settings:
+        if not self.demo and self.secret_key is not None and len(self.secret_key) < MIN_SECRET_LENGTH:
+            raise ValueError(f"XIETONG_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured URL, or the embedded SQLite file in the data directory."""
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite:///{(self.data_dir / 'xietong.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+
+def normalise_database_url(url: str) -> str:
+    """Point plain ``postgresql://`` URLs at psycopg 3, the driver we ship."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,1 @@
+"""Database plumbing: metadata and types, engines, sessions and migrations."""

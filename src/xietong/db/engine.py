@@ -1,0 +1,71 @@
+"""SQLAlchemy engines for SQLite (WAL, BEGIN IMMEDIATE) and PostgreSQL (psycopg 3).
+
+SQLite write transactions begin IMMEDIATE so two writers never both read and then fail to
+upgrade their lock; the busy timeout makes the second one wait instead of erroring. Read-only
+work uses ``readonly(engine)``, which begins DEFERRED and never blocks a writer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from xietong.config import Settings
+
+READONLY_OPTION = "xietong_readonly"
+
+
+def create_db_engine(settings: Settings, **overrides: Any) -> Engine:
+    """Build the engine for the configured database, with our SQLite pragmas when needed."""
+    url = settings.resolved_database_url
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, settings.sqlite_busy_timeout_ms, **overrides)
+    options: dict[str, Any] = {"pool_size": settings.pool_size, "max_overflow": 10, "pool_pre_ping": True}
+    options.update(overrides)
+    return create_engine(url, **options)
+
+
+def readonly(engine: Engine) -> Engine:
+    """The same pool, but transactions that only read (DEFERRED on SQLite)."""
+    return engine.execution_options(**{READONLY_OPTION: True})
+
+
+def _sqlite_engine(url: str, busy_timeout_ms: int, **overrides: Any) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    options: dict[str, Any] = {
+        "connect_args": {"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+    }
+    options.update(overrides)
+    engine = create_engine(url, **options)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN out of pysqlite's hands so the "begin" hook below decides its kind.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        readonly_tx = connection.get_execution_options().get(READONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if readonly_tx else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def sqlite_pragmas(engine: Engine) -> dict[str, Any]:
+    """The pragmas in force, for benchmarks and `xietong check` to print."""
+    with engine.connect() as conn:
+        return {
+            name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+        }

@@ -1,0 +1,21 @@
+"""Imports every domain's tables so the metadata (and Alembic) sees the whole schema."""
+
+from xietong.cases import models as cases_models
+from xietong.catalog import models as catalog_models
+from xietong.db.base import Base
+from xietong.directory import models as directory_models
+from xietong.engine import models as engine_models
+from xietong.security import models as security_models
+from xietong.system import models as system_models
+from xietong.worker import models as worker_models
+
+__all__ = [
+    "Base",
+    "cases_models",
+    "catalog_models",
+    "directory_models",
+    "engine_models",
+    "security_models",
+    "system_models",
+    "worker_models",
+]

@@ -1,0 +1,1 @@
+"""Workflow engine: compiled process definitions, node transitions, relational state, assignment."""

@@ -1,0 +1,1 @@
+"""One module per node kind; ``transitions`` dispatches to them."""

@@ -1,0 +1,1 @@
+"""Authentication, principals, the one permission predicate, sessions and tokens."""

@@ -1,0 +1,1 @@
+"""Instance-wide settings: the secret, calendar overrides, counters."""

@@ -1,0 +1,1 @@
+"""Durable background work: timers and the transactional outbox, claimed by workers."""

@@ -1,0 +1,77 @@
+"""Test fixtures: one migrated database per xdist worker, and sessions isolated by rollback.
+
+SQLite always; PostgreSQL when ``XIETONG_TEST_DATABASE_URL`` is set (each worker then gets its own
+database, created from that URL's server and dropped at the end).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from xietong.config import Settings, normalise_database_url
+from xietong.db import migrate
+from xietong.db.engine import create_db_engine
+
+PG_ENV = "XIETONG_TEST_DATABASE_URL"
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    base = os.environ.get(PG_ENV)
+    if not base:
+        path: Path = tmp_path_factory.mktemp("db") / "test.db"
+        yield f"sqlite:///{path}"
+        return
+    url = make_url(normalise_database_url(base))
+    name = f"xietong_test_{_worker()}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path_factory.mktemp("data"),
+        demo=True,
+        secret_key="test-secret-key-that-is-long-enough-0123456789",
+    )
+
+
+@pytest.fixture(scope="session")
+def db_engine(settings: Settings) -> Iterator[Engine]:
+    engine = create_db_engine(settings)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(db_engine: Engine) -> Iterator[Session]:
+    """A session whose work is rolled back after the test (savepoints inside one outer transaction)."""
+    connection = db_engine.connect()
+    outer = connection.begin()
+    db = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False, autoflush=False)
+    try:
+        yield db
+    finally:
+        db.close()
+        outer.rollback()
+        connection.close()
