@@ -1,0 +1,163 @@
+"""申请: a unit files a case of a published matter version, with its form and materials."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from xietong.cases.enums import CaseStatus, Channel
+from xietong.cases.events import Actor, append_event
+from xietong.cases.models import Attachment, Case
+from xietong.cases.numbering import next_case_number
+from xietong.cases.service.common import add_parties
+from xietong.catalog.forms import FormSchema, parse_form_schema, parse_materials, validate_form
+from xietong.catalog.models import LocalMatter, MatterVersion
+from xietong.db.base import utcnow
+from xietong.directory.models import Region, Unit
+from xietong.errors import FieldProblem, Forbidden, InvalidInput, NotFound
+from xietong.security.principal import Principal
+
+CASE = Case.__table__
+_INSERT_CASE = insert(CASE).returning(CASE.c.id)
+
+
+@lru_cache(maxsize=1024)
+def _schema(text: str) -> FormSchema:
+    return parse_form_schema(json.loads(text))
+
+
+def submit_case(
+    session: Session,
+    *,
+    principal: Principal,
+    local_matter_id: int,
+    applicant_unit_id: int,
+    form: dict[str, Any],
+    materials: dict[str, list[int]] | None = None,
+    channel: str = "web",
+    now: datetime | None = None,
+    tz: str = "Asia/Shanghai",
+) -> tuple[int, str]:
+    """File a case; returns (case id, case number). Every form and material problem is reported at once."""
+    now = now or utcnow()
+    if applicant_unit_id not in principal.unit_ids and principal.kind != "system":
+        raise Forbidden(code="not_member", detail="只能以本人所在单位的名义申请")
+    if channel not in {c.value for c in Channel}:
+        raise InvalidInput(code="bad_channel", detail=f"不支持的申请渠道：{channel}")
+    conn = session.connection()
+    version = (
+        session.execute(
+            select(
+                MatterVersion,
+                LocalMatter.base_matter_id,
+                LocalMatter.region_id,
+                LocalMatter.handling_unit_id,
+                LocalMatter.name,
+                Region.code.label("region_code"),
+            )
+            .join(LocalMatter, LocalMatter.id == MatterVersion.local_matter_id)
+            .join(Region, Region.id == LocalMatter.region_id)
+            .where(MatterVersion.local_matter_id == local_matter_id, MatterVersion.status == "published")
+        )
+        .mappings()
+        .first()
+    )
+    if version is None:
+        raise NotFound(code="matter_not_published", detail="该事项不存在或尚未发布，暂不能申请")
+    mv: MatterVersion = version["MatterVersion"]
+    cleaned, problems = _check_form(mv, form)
+    problems += _check_materials(session, mv, materials or {}, principal)
+    if problems:
+        raise InvalidInput(code="application_invalid", detail=f"申请有 {len(problems)} 处需要修改", errors=problems)
+    applicant_name = conn.execute(select(Unit.name).where(Unit.id == applicant_unit_id)).scalar_one()
+    number = next_case_number(conn, region_code=version["region_code"], at=now, tz=tz)
+    title = str(cleaned.get("title") or f"{applicant_name}申请{version['name']}")[:200]
+    parties = sorted({applicant_unit_id, version["handling_unit_id"]})
+    values = {
+        "number": number,
+        "title": title,
+        "matter_version_id": mv.id,
+        "local_matter_id": local_matter_id,
+        "base_matter_id": version["base_matter_id"],
+        "region_id": version["region_id"],
+        "handling_unit_id": version["handling_unit_id"],
+        "applicant_unit_id": applicant_unit_id,
+        "applicant_person_id": principal.id,
+        "channel": channel,
+        "status": CaseStatus.SUBMITTED.value,
+        "process_state": "not_started",
+        "form": cleaned,
+        "step_results": {},
+        "party_units": "," + ",".join(map(str, parties)) + ",",
+        "search_text": " ".join([number, title, applicant_name, version["name"]]),
+        "kind": mv.kind,
+        "promised_limit_days": mv.promised_limit_days,
+        "legal_limit_days": mv.legal_limit_days,
+        "submitted_at": now,
+        "paused_days": 0,
+        "trips": 0,
+        "scope_seq": 0,
+        "event_seq": 0,
+        "last_event_hash": "",
+        "created_at": now,
+        "updated_at": now,
+    }
+    case_id = conn.execute(_INSERT_CASE, values).scalar_one()
+    add_parties(conn, case_id, parties)
+    attachment_ids = [a for ids in (materials or {}).values() for a in ids]
+    if attachment_ids:
+        conn.execute(update(Attachment).where(Attachment.id.in_(attachment_ids)).values(case_id=case_id))
+    delta = {k: v for k, v in values.items() if k not in ("search_text", "event_seq", "last_event_hash")}
+    actor = Actor("person" if principal.kind == "person" else principal.kind, principal.id)
+    seq, digest = append_event(
+        conn,
+        case_id=case_id,
+        prev_seq=0,
+        prev_hash="",
+        type="case.submitted",
+        actor=actor,
+        at=now,
+        delta={"case": delta, "materials": materials or {}},
+    )
+    conn.execute(update(CASE).where(CASE.c.id == case_id).values(event_seq=seq, last_event_hash=digest))
+    return case_id, number
+
+
+def _check_form(mv: MatterVersion, form: dict[str, Any]) -> tuple[dict[str, Any], list[FieldProblem]]:
+    schema = _schema(json.dumps(mv.form_schema, sort_keys=True, ensure_ascii=False))
+    cleaned, errors = validate_form(schema, form)
+    return cleaned, [FieldProblem(field=e.key, message=e.message, code=e.code) for e in errors]
+
+
+def _check_materials(
+    session: Session, mv: MatterVersion, given: dict[str, list[int]], principal: Principal
+) -> list[FieldProblem]:
+    problems: list[FieldProblem] = []
+    wanted = {m.code: m for m in parse_materials(mv.materials)}
+    for code in given:
+        if code not in wanted:
+            problems.append(FieldProblem(f"materials.{code}", f"该事项不需要材料 {code}", "unknown_material"))
+    ids = [a for code, ids in given.items() if code in wanted for a in ids]
+    rows = {a.id: a for a in session.scalars(select(Attachment).where(Attachment.id.in_(ids)))} if ids else {}
+    for code, material in wanted.items():
+        attached = given.get(code, [])
+        if material.required and not attached:
+            problems.append(FieldProblem(f"materials.{code}", f"请上传“{material.name}”", "material_required"))
+        for attachment_id in attached:
+            row = rows.get(attachment_id)
+            if row is None or row.case_id is not None or row.uploaded_by_id != principal.id:
+                problems.append(
+                    FieldProblem(f"materials.{code}", f"附件 {attachment_id} 不存在或不可用", "bad_attachment")
+                )
+            elif not material.allows_format(row.filename.rsplit(".", 1)[-1].lower()):
+                problems.append(
+                    FieldProblem(
+                        f"materials.{code}", f"“{material.name}”不接受该文件格式：{row.filename}", "bad_format"
+                    )
+                )
+    return problems

@@ -1,0 +1,157 @@
+"""Task operations: 签收 (claim a shared task) and deciding a task (approve / deny with an opinion).
+
+Deciding is the hot path: one locking SELECT (case, task, scope), the guarded UPDATE whose row
+count picks the single winner of concurrent clicks, then a constant number of writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from xietong.cases.enums import CaseStatus
+from xietong.cases.events import Actor
+from xietong.cases.service.common import CASE, Operation, locked_case_query, require, require_status
+from xietong.db.base import utcnow
+from xietong.engine.models import Scope, Task
+from xietong.engine.state import ScopeRow, Slot, TaskRow
+from xietong.engine.store import EngineStore
+from xietong.engine.transitions import complete_task as engine_complete
+from xietong.errors import Conflict, InvalidInput, NotFound
+from xietong.security.permissions import TaskFacts
+from xietong.security.principal import Principal
+
+TASK = Task.__table__
+SCOPE = Scope.__table__
+MAX_OPINION = 2000
+
+_LOCK_TASK = (
+    locked_case_query()
+    .add_columns(
+        TASK.c.id.label("task_id"),
+        TASK.c.state.label("task_state"),
+        TASK.c.unit_id.label("task_unit_id"),
+        TASK.c.post_id.label("task_post_id"),
+        TASK.c.assignee_id.label("task_assignee_id"),
+        TASK.c.acting_for_id.label("task_acting_for_id"),
+        TASK.c.node_id.label("task_node_id"),
+        TASK.c.scope_id.label("task_scope_id"),
+        TASK.c.seq.label("task_seq"),
+        TASK.c.name.label("task_name"),
+        TASK.c.created_at.label("task_created_at"),
+        SCOPE.c.kind.label("scope_kind"),
+        SCOPE.c.node_id.label("scope_node_id"),
+        SCOPE.c.generation.label("scope_generation"),
+    )
+    .join(TASK, TASK.c.case_id == CASE.c.id)
+    .join(SCOPE, SCOPE.c.id == TASK.c.scope_id)
+)
+
+
+def _lock_task(session: Session, task_id: int) -> Mapping[str, Any]:
+    row = session.connection().execute(_LOCK_TASK.where(TASK.c.id == task_id)).mappings().first()
+    if row is None:
+        raise NotFound(code="task_not_found", detail=f"待办不存在（编号 {task_id}）")
+    if row["task_state"] != "open":
+        raise Conflict(code="task_closed", detail="该待办已经办理或已取消，请刷新后查看")
+    return row
+
+
+def _task_facts(row: Mapping[str, Any]) -> TaskFacts:
+    return TaskFacts(unit_id=row["task_unit_id"], post_id=row["task_post_id"], assignee_id=row["task_assignee_id"])
+
+
+def complete_task(
+    session: Session,
+    *,
+    principal: Principal,
+    task_id: int,
+    approved: bool,
+    opinion: str = "",
+    now: datetime | None = None,
+    tz: str = "Asia/Shanghai",
+) -> None:
+    """Decide a task; a shared task is claimed by deciding it, in the same transaction."""
+    if len(opinion) > MAX_OPINION:
+        raise InvalidInput(code="opinion_too_long", detail=f"审批意见不能超过 {MAX_OPINION} 个字")
+    now = now or utcnow()
+    row = _lock_task(session, task_id)
+    require(principal, "complete", row, _task_facts(row))
+    target = require_status("complete_task", row)
+    store = EngineStore(session)
+    if not store.complete_task(task_id, by=principal.id or 0, approved=approved, opinion=opinion or None, now=now):
+        raise Conflict(code="task_closed", detail="该待办已经被他人办理，请刷新后查看")
+    actor = Actor(principal.kind, principal.id, row["task_acting_for_id"])
+    op = Operation(session, row, actor, now, tz)
+    run = op.new_run()
+    engine_complete(run, _task_row(row), approved=approved)
+    values = {"status": target.value} if target is not None and row["status"] != target.value else {}
+    op.finish(
+        "task.completed",
+        case_values=values,
+        delta={
+            "task_completed": {
+                "id": task_id,
+                "outcome": "approve" if approved else "deny",
+                "by": principal.id,
+                "opinion": opinion,
+                "acting_for": row["task_acting_for_id"],
+                "node": row["task_node_id"],
+            }
+        },
+    )
+
+
+def _task_row(row: Mapping[str, Any]) -> TaskRow:
+    scope = None
+    if row["scope_kind"] == "process":  # the common case: no need to load the scope tree
+        scope = ScopeRow(
+            case_id=row["id"],
+            kind="process",
+            node_id=row["scope_node_id"],
+            generation=row["scope_generation"],
+            id=row["task_scope_id"],
+        )
+    return TaskRow(
+        case_id=row["id"],
+        scope=scope,
+        scope_id=row["task_scope_id"],
+        node_id=row["task_node_id"],
+        name=row["task_name"],
+        seq=row["task_seq"],
+        created_at=row["task_created_at"],
+        id=row["task_id"],
+        slot=Slot(
+            unit_id=row["task_unit_id"],
+            post_id=row["task_post_id"],
+            person_id=row["task_assignee_id"],
+            acting_for_id=row["task_acting_for_id"],
+        ),
+    )
+
+
+def claim_task(
+    session: Session, *, principal: Principal, task_id: int, now: datetime | None = None, tz: str = "Asia/Shanghai"
+) -> None:
+    """签收: take a shared task of one's post; of two people claiming at once exactly one wins."""
+    now = now or utcnow()
+    row = _lock_task(session, task_id)
+    if row["task_assignee_id"] is not None:
+        raise Conflict(code="task_claimed", detail="该待办已被签收")
+    require(principal, "claim", row, _task_facts(row))
+    if CaseStatus(row["status"]) not in (CaseStatus.ACCEPTED, CaseStatus.IN_PROGRESS):
+        raise Conflict(code="wrong_case_status", detail="办件当前状态不能签收待办")
+    result = session.connection().execute(
+        update(TASK)
+        .where(TASK.c.id == task_id, TASK.c.state == "open", TASK.c.assignee_id.is_(None))
+        .values(assignee_id=principal.id, claimed_at=now)
+    )
+    if result.rowcount != 1:
+        raise Conflict(code="task_claimed", detail="该待办已被他人签收")
+    Operation(session, row, Actor(principal.kind, principal.id), now, tz).finish(
+        "task.claimed", delta={"task_claimed": {"id": task_id, "by": principal.id}}
+    )

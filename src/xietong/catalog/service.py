@@ -1,0 +1,152 @@
+"""Matter library operations: base and local matters, drafting and publishing immutable versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from xietong.catalog.forms import FormSchemaError, check_file_fields, parse_form_schema, parse_materials
+from xietong.catalog.models import BaseMatter, LocalMatter, MatterVersion, ProcessDefinition
+from xietong.db.base import utcnow
+from xietong.engine.definition import compile_process, definition_digest
+from xietong.errors import Conflict, FieldProblem, InvalidInput, NotFound
+
+KINDS = ("immediate", "promised")
+
+
+def create_base_matter(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    legal_limit_days: int,
+    function: str | None = None,
+    legal_basis: str = "",
+) -> BaseMatter:
+    """Define a matter once for the whole city (基本目录)."""
+    if kind not in KINDS:
+        raise InvalidInput(code="bad_kind", detail="事项类型只能是即办件或承诺件")
+    if session.scalar(select(BaseMatter.id).where(BaseMatter.code == code)) is not None:
+        raise Conflict(code="duplicate_code", detail=f"事项编码已存在：{code}")
+    matter = BaseMatter(
+        code=code, name=name, kind=kind, legal_limit_days=legal_limit_days, function=function, legal_basis=legal_basis
+    )
+    session.add(matter)
+    session.flush()
+    return matter
+
+
+def create_local_matter(
+    session: Session,
+    *,
+    base: BaseMatter,
+    region_id: int,
+    handling_unit_id: int,
+    code: str | None = None,
+    name: str | None = None,
+) -> LocalMatter:
+    """Implement a base matter in a region by a handling unit (实施清单)."""
+    code = code or f"{base.code}-{region_id}-{handling_unit_id}"
+    local = LocalMatter(
+        base_matter_id=base.id,
+        code=code,
+        name=name or base.name,
+        region_id=region_id,
+        handling_unit_id=handling_unit_id,
+        status="draft",
+        lineage_key=code,
+    )
+    session.add(local)
+    session.flush()
+    return local
+
+
+def store_process(session: Session, body: dict[str, Any]) -> ProcessDefinition:
+    """Validate a process definition and store it once per distinct content."""
+    compile_process(body)
+    digest = definition_digest(body)
+    existing = session.scalar(select(ProcessDefinition).where(ProcessDefinition.digest == digest))
+    if existing is not None:
+        return existing
+    definition = ProcessDefinition(digest=digest, body=body)
+    session.add(definition)
+    session.flush()
+    return definition
+
+
+def draft_version(
+    session: Session,
+    *,
+    local: LocalMatter,
+    form_schema: dict[str, Any],
+    materials: list[Any],
+    process: dict[str, Any],
+    promised_limit_days: int,
+    kind: str | None = None,
+    legal_limit_days: int | None = None,
+) -> MatterVersion:
+    """A new draft version of a local matter; everything in it is validated now, not at publication."""
+    base = session.get(BaseMatter, local.base_matter_id)
+    assert base is not None
+    kind = kind or base.kind
+    legal = base.legal_limit_days if legal_limit_days is None else legal_limit_days
+    problems = _content_problems(form_schema, materials)
+    if promised_limit_days > legal and kind == "promised":
+        problems.append(FieldProblem("promised_limit_days", "承诺时限不能超过法定时限", "limit_exceeds_legal"))
+    if problems:
+        raise InvalidInput(code="version_invalid", detail=f"事项版本有 {len(problems)} 处问题", errors=problems)
+    definition = store_process(session, process)
+    number = (
+        session.scalar(
+            select(MatterVersion.number)
+            .where(MatterVersion.local_matter_id == local.id)
+            .order_by(MatterVersion.number.desc())
+            .limit(1)
+        )
+        or 0
+    ) + 1
+    version = MatterVersion(
+        local_matter_id=local.id,
+        number=number,
+        status="draft",
+        kind=kind,
+        legal_limit_days=legal,
+        promised_limit_days=promised_limit_days,
+        form_schema=form_schema,
+        materials=materials,
+        process_definition_id=definition.id,
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+def _content_problems(form_schema: dict[str, Any], materials: list[Any]) -> list[FieldProblem]:
+    try:
+        schema = parse_form_schema(form_schema)
+        parsed = parse_materials(materials)
+    except FormSchemaError as exc:
+        return [FieldProblem(p.path, p.message, "schema") for p in exc.problems]
+    return [FieldProblem(p.path, p.message, "schema") for p in check_file_fields(schema, parsed)]
+
+
+def publish_version(session: Session, *, version_id: int) -> MatterVersion:
+    """Publish a draft: it becomes immutable, and the previously published version is retired."""
+    version = session.get(MatterVersion, version_id, with_for_update=True)
+    if version is None:
+        raise NotFound(code="version_not_found", detail="事项版本不存在")
+    if version.status != "draft":
+        raise Conflict(code="version_not_draft", detail="只有草稿版本可以发布")
+    now = utcnow()
+    session.execute(
+        update(MatterVersion)
+        .where(MatterVersion.local_matter_id == version.local_matter_id, MatterVersion.status == "published")
+        .values(status="retired", retired_at=now)
+    )
+    version.status, version.published_at = "published", now
+    session.execute(update(LocalMatter).where(LocalMatter.id == version.local_matter_id).values(status="published"))
+    session.flush()
+    return version

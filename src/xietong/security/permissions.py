@@ -1,0 +1,106 @@
+"""The one permission predicate: ``can(principal, action, case)`` and its query twin ``visible_cases``.
+
+A person reads a case when one of their units takes part in it (applicant, handling unit, a unit
+that held a step — the ``case_party`` rows), when it was copied to them (``case_grant``), or when
+a supervisory role's scope covers the case's region or handling unit. Posts decide where tasks
+land, never what one may read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+
+from xietong.cases.models import Case, CaseGrant, CaseParty
+from xietong.directory.models import Unit
+from xietong.security.principal import Principal
+
+SUPERVISORY_ROLES = frozenset({"supervisor", "reform_office", "unit_leader", "system"})
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the predicate needs to know about a case (a row of ``case`` has all of it)."""
+
+    id: int
+    region_id: int
+    handling_unit_id: int
+    applicant_unit_id: int
+    applicant_person_id: int
+    party_units: str
+    handling_unit_path: str = ""
+
+
+@dataclass(frozen=True)
+class TaskFacts:
+    unit_id: int
+    post_id: int | None
+    assignee_id: int | None
+
+
+def parties(case: CaseFacts) -> set[int]:
+    return {int(u) for u in case.party_units.strip(",").split(",") if u}
+
+
+def _scope_covers(principal: Principal, case: CaseFacts) -> bool:
+    for grant in principal.grants:
+        if grant.role not in SUPERVISORY_ROLES:
+            continue
+        if grant.scope_kind == "all":
+            return True
+        if grant.scope_kind == "region" and grant.region_id == case.region_id:
+            return True
+        if (
+            grant.scope_kind == "unit_subtree"
+            and grant.unit_path
+            and case.handling_unit_path
+            and case.handling_unit_path.startswith(grant.unit_path)
+        ):
+            return True
+    return False
+
+
+def can(
+    principal: Principal, action: str, case: CaseFacts, task: TaskFacts | None = None, *, granted: bool = False
+) -> bool:
+    """Whether ``principal`` may do ``action`` on ``case`` (and ``task``); ``granted`` = has a case grant."""
+    if principal.kind == "system":
+        return True
+    if action == "read":
+        return bool(principal.unit_ids & parties(case)) or granted or _scope_covers(principal, case)
+    if action in ("accept", "reject", "conclude", "archive"):
+        return case.handling_unit_id in principal.unit_ids
+    if action == "withdraw":
+        return principal.id == case.applicant_person_id or case.applicant_unit_id in principal.unit_ids
+    if action in ("complete", "claim"):
+        return task is not None and holds_task(principal, task)
+    return False
+
+
+def holds_task(principal: Principal, task: TaskFacts) -> bool:
+    """The task is this person's, or shared by a post they hold and not yet claimed by someone else."""
+    if task.assignee_id is not None:
+        return task.assignee_id == principal.id
+    return task.post_id is not None and (task.unit_id, task.post_id) in principal.posts
+
+
+def visible_cases(principal: Principal) -> ColumnElement[bool]:
+    """A WHERE clause over ``case`` selecting exactly the cases ``can(principal, "read", …)`` allows."""
+    if principal.kind == "system":
+        return true()
+    clauses: list[ColumnElement[bool]] = []
+    if principal.unit_ids:
+        clauses.append(Case.id.in_(select(CaseParty.case_id).where(CaseParty.unit_id.in_(principal.unit_ids))))
+    if principal.id is not None:
+        clauses.append(Case.id.in_(select(CaseGrant.case_id).where(CaseGrant.person_id == principal.id)))
+    for grant in principal.grants:
+        if grant.role not in SUPERVISORY_ROLES:
+            continue
+        if grant.scope_kind == "all":
+            return true()
+        if grant.scope_kind == "region" and grant.region_id is not None:
+            clauses.append(Case.region_id == grant.region_id)
+        if grant.scope_kind == "unit_subtree" and grant.unit_path:
+            clauses.append(Case.handling_unit_id.in_(select(Unit.id).where(Unit.path.startswith(grant.unit_path))))
+    return or_(*clauses) if clauses else false()
