@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.factories import City, joint_approval_process, make_city, publish_matter
 
+from tests.factories import City, joint_approval_process, make_city, publish_matter
 from xietong.cases import service
 from xietong.cases.models import Case, Event
 from xietong.engine.models import Task
@@ -31,7 +33,6 @@ def submit_and_accept(session: Session, city: City, local_id: int) -> int:
 
 def decide(session: Session, city: City, task: Task, approved: bool = True) -> None:
     function = next(f for f, u in city.units.items() if u.id == task.unit_id)
-    post = {p: c for c, p in []}  # noqa: F841
     principal = next(
         city.principal(session, function, code)
         for code in ("clerk", "section_chief", "leader_in_charge")
@@ -62,7 +63,7 @@ def test_joint_approval_runs_to_the_end(session: Session) -> None:
     assert case.status == "concluded"
     events = session.scalars(select(Event).where(Event.case_id == case_id).order_by(Event.seq)).all()
     assert [e.type for e in events][:3] == ["case.submitted", "case.accepted", "task.completed"]
-    assert all(e.prev_hash == p.hash for p, e in zip(events, events[1:], strict=False))
+    assert all(e.prev_hash == p.hash for p, e in itertools.pairwise(events))
 
 
 def test_a_denied_review_loops_back_to_accept(session: Session) -> None:

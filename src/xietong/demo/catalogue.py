@@ -21,6 +21,7 @@ Processes
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -66,117 +67,7 @@ TEMPLATES: dict[str, str] = {
 _CITY_PER_FUNCTION = 7
 _CITY_MORE = {"finance": 9, "staffing": 9, "big_data": 9, "hr_social": 9, "government_affairs": 9}
 _COUNTY_CORE_COUNT = 15
-_QUICK_ENDINGS = (
-    "备案",
-    "查询",
-    "查阅",
-    "登记",
-    "领购",
-    "借阅",
-    "调取",
-    "利用",
-    "报送",
-    "核查",
-    "出具",
-    "移交",
-    "转办",
-    "交办",
-)
-_PROFILE_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("archive", ("档案", "馆藏", "资料查阅", "报告查阅", "资料调取")),
-    ("data", ("数据", "信息核查", "信息查询", "系统", "云", "接入", "目录", "平台")),
-    (
-        "money",
-        (
-            "资金",
-            "预算",
-            "拨付",
-            "经费",
-            "采购",
-            "补助",
-            "费用",
-            "债",
-            "资产",
-            "薪酬",
-            "结算",
-            "票据",
-            "用款",
-            "担保",
-            "投资备案",
-            "产权",
-        ),
-    ),
-    (
-        "personnel",
-        (
-            "编制",
-            "职数",
-            "人员",
-            "调入",
-            "职称",
-            "招聘",
-            "岗位",
-            "工资",
-            "养老",
-            "人才",
-            "退休",
-            "人事",
-            "用工",
-            "安置",
-            "干部",
-            "教师",
-            "表彰",
-            "军休",
-            "特派员",
-        ),
-    ),
-    (
-        "use",
-        (
-            "使用",
-            "借用",
-            "调配",
-            "用车",
-            "用房",
-            "场地",
-            "会议室",
-            "场馆",
-            "调用",
-            "调拨",
-            "调度",
-            "接待",
-            "就餐",
-            "物资",
-        ),
-    ),
-    ("project", ("项目", "工程", "规划", "建设", "用地", "方案")),
-)
-_KIND_WEIGHTS: dict[str, dict[str, int]] = {
-    "money": {
-        "amount": 40,
-        "cosign": 15,
-        "cosign_seq": 10,
-        "linear2": 15,
-        "linear_head": 10,
-        "joint": 5,
-        "parallel": 5,
-    },
-    "data": {"data_branch": 40, "anysign": 15, "linear2": 20, "cosign": 15, "linear3": 10},
-    "project": {"joint": 30, "parallel": 30, "linear_head": 15, "cosign": 15, "ratio": 10},
-    "personnel": {"cosign": 30, "cosign_seq": 15, "applicant_confirm": 25, "linear2": 20, "linear_head": 10},
-    "use": {"linear2": 35, "applicant_confirm": 30, "review": 20, "anysign": 15},
-    "archive": {"review": 45, "linear2": 40, "applicant_confirm": 15},
-    "generic": {
-        "linear2": 25,
-        "linear3": 15,
-        "review": 10,
-        "applicant_confirm": 15,
-        "anysign": 10,
-        "ratio": 10,
-        "parallel": 10,
-        "cosign": 5,
-    },
-}
+_QUICK_ENDINGS = tuple(n.QUICK_ENDINGS.split())
 #: Partners a template takes from its group (0: two for a pair group, three otherwise).
 _PARTNER_COUNT = {"cosign": 2, "cosign_seq": 2, "anysign": 2, "ratio": 3, "parallel": 0, "joint": 3}
 _PAIR_GROUPS = frozenset({"data", "safety", "social"})
@@ -302,7 +193,7 @@ class _Process:
         self.flows.append(flow)
 
     def chain(self, *ids: str) -> None:
-        for source, target in zip(ids, ids[1:]):
+        for source, target in itertools.pairwise(ids):
             self.flow(source, target)
 
     def body(self) -> dict[str, Any]:
@@ -438,7 +329,7 @@ def _build_process(template: str, params: tuple[str, ...], people: tuple[str, ..
             p.node("split", "parallel", "联合会审" if joint else "并联审查", 2),
         )
         p.node("join", "parallel", "会审汇总" if joint else "审查汇总", 4)
-        for function, row in zip(params, _rows(len(params))):
+        for function, row in zip(params, _rows(len(params)), strict=True):
             branch = p.task(
                 f"review_{function}",
                 f"{n.FUNCTIONS[function].label}审查",
@@ -480,207 +371,116 @@ def process_functions(process: dict[str, Any]) -> set[str]:
 # ---------------------------------------------------------------------------
 
 
-def _text(
-    key: str,
-    label: str,
-    required: bool = True,
-    *,
-    min_length: int | None = None,
-    max_length: int | None = 200,
-    pattern: str | None = None,
-    multiline: bool = False,
-) -> dict[str, Any]:
-    return {
-        "key": key,
-        "label": label,
-        "type": "text",
-        "required": required,
-        "min_length": min_length,
-        "max_length": max_length,
-        "pattern": pattern,
-        "multiline": multiline,
-    }
+def _text(key: str, label: str, required: bool = True, **extra: Any) -> dict[str, Any]:
+    base = {"min_length": None, "max_length": 200, "pattern": None, "multiline": False}
+    return {"key": key, "label": label, "type": "text", "required": required, **base, **extra}
 
 
-def _number(
-    key: str,
-    label: str,
-    required: bool = True,
-    *,
-    lo: float | None = 0,
-    hi: float | None = None,
-    integer: bool = False,
-    unit: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "key": key,
-        "label": label,
-        "type": "number",
-        "required": required,
-        "min": lo,
-        "max": hi,
-        "integer": integer,
-        "unit": unit,
-    }
+def _number(key: str, label: str, required: bool = True, **extra: Any) -> dict[str, Any]:
+    base = {"min": 0, "max": None, "integer": False, "unit": "万元"}
+    return {"key": key, "label": label, "type": "number", "required": required, **base, **extra}
 
 
 def _date(key: str, label: str, required: bool = True) -> dict[str, Any]:
     return {"key": key, "label": label, "type": "date", "required": required, "min": None, "max": None}
 
 
-def _select(
-    key: str, label: str, options: list[tuple[str, str]], required: bool = True, multiple: bool = False
-) -> dict[str, Any]:
-    return {
-        "key": key,
-        "label": label,
-        "type": "select",
-        "required": required,
-        "multiple": multiple,
-        "options": [{"value": v, "label": t} for v, t in options],
-    }
+def _select(key: str, label: str, options: str, required: bool = True) -> dict[str, Any]:
+    """``options`` is ``"value:标签 value:标签 …"``."""
+    choices = [dict(zip(("value", "label"), item.split(":"), strict=True)) for item in options.split()]
+    return {"key": key, "label": label, "type": "select", "required": required, "multiple": False, "options": choices}
 
 
 def _table(
-    key: str, label: str, columns: list[dict[str, Any]], required: bool = True, max_rows: int = 100
+    key: str, label: str, columns: list[dict[str, Any]], required: bool = True, rows: int = 100
 ) -> dict[str, Any]:
     return {
         "key": key,
         "label": label,
         "type": "table",
         "required": required,
-        "min_rows": 1 if required else 0,
-        "max_rows": max_rows,
+        "min_rows": int(required),
+        "max_rows": rows,
         "columns": columns,
     }
 
 
 def _profile_fields(profile: str) -> list[dict[str, Any]]:
+    """The matter-specific fields of a form profile (optional ones may be left out)."""
     if profile == "money":
+        items = [
+            _text("item", "项目名称", max_length=100),
+            _number("amount", "金额（万元）"),
+            _text("purpose", "用途说明", False),
+        ]
         return [
-            _number("amount", "申请金额（万元）", unit="万元"),
+            _number("amount", "申请金额（万元）"),
             _select(
-                "fund_source",
-                "资金来源",
-                [
-                    ("local", "本级财政资金"),
-                    ("transfer", "上级转移支付"),
-                    ("bond", "政府债券资金"),
-                    ("own", "单位自有资金"),
-                ],
+                "fund_source", "资金来源", "local:本级财政资金 transfer:上级转移支付 bond:政府债券资金 own:单位自有资金"
             ),
-            _table(
-                "detail",
-                "资金明细",
-                [
-                    _text("item", "项目名称", max_length=100),
-                    _number("amount", "金额（万元）", unit="万元"),
-                    _text("purpose", "用途说明", False),
-                ],
-                required=False,
-            ),
+            _table("detail", "资金明细", items, required=False),
         ]
     if profile == "personnel":
+        people = [
+            _text("name", "姓名", max_length=20),
+            _text("position", "拟任职务（岗位）", False, max_length=50),
+            _select("category", "人员类别", "civil:公务员 ref:参公人员 institution:事业人员 contract:编外人员"),
+        ]
         return [
-            _number("headcount", "涉及人数", lo=1, hi=500, integer=True, unit="人"),
-            _table(
-                "persons",
-                "人员名单",
-                [
-                    _text("name", "姓名", max_length=20),
-                    _text("position", "拟任职务（岗位）", False, max_length=50),
-                    _select(
-                        "category",
-                        "人员类别",
-                        [
-                            ("civil", "公务员"),
-                            ("ref", "参公人员"),
-                            ("institution", "事业人员"),
-                            ("contract", "编外人员"),
-                        ],
-                    ),
-                ],
-                max_rows=200,
-            ),
+            _number("headcount", "涉及人数", min=1, max=500, integer=True, unit="人"),
+            _table("persons", "人员名单", people, rows=200),
             _date("effective_date", "拟生效日期", False),
         ]
     if profile == "data":
+        items = [
+            _text("item", "数据项名称", max_length=50),
+            _text("purpose", "使用用途"),
+            _select("frequency", "更新频率", "realtime:实时 daily:每日 monthly:每月", required=False),
+        ]
         return [
-            _select("share_type", "共享方式", [("unconditional", "无条件共享"), ("conditional", "有条件共享")]),
-            _table(
-                "data_items",
-                "数据项清单",
-                [
-                    _text("item", "数据项名称", max_length=50),
-                    _text("purpose", "使用用途", max_length=200),
-                    _select(
-                        "frequency",
-                        "更新频率",
-                        [("realtime", "实时"), ("daily", "每日"), ("monthly", "每月")],
-                        required=False,
-                    ),
-                ],
-            ),
+            _select("share_type", "共享方式", "unconditional:无条件共享 conditional:有条件共享"),
+            _table("data_items", "数据项清单", items),
             _date("end_date", "使用截止日期", False),
         ]
     if profile == "use":
         return [
             _date("start_date", "开始日期"),
             _date("end_date", "结束日期"),
-            _number("participants", "人数", False, lo=1, hi=1000, integer=True, unit="人"),
+            _number("participants", "人数", False, min=1, max=1000, integer=True, unit="人"),
         ]
     if profile == "archive":
         return [
-            _select(
-                "purpose",
-                "利用目的",
-                [("work", "工作查考"), ("history", "编史修志"), ("research", "学术研究"), ("proof", "出具证明")],
-            ),
+            _select("purpose", "利用目的", "work:工作查考 history:编史修志 research:学术研究 proof:出具证明"),
             _text("scope", "查阅范围", max_length=500, multiline=True),
             _date("visit_date", "预约日期", False),
         ]
     if profile == "project":
         return [
             _text("project_name", "项目名称", max_length=100),
-            _number("investment", "总投资（万元）", False, unit="万元"),
-            _select("category", "项目类别", [("new", "新建"), ("expand", "改扩建"), ("other", "其他")]),
+            _number("investment", "总投资（万元）", False),
+            _select("category", "项目类别", "new:新建 expand:改扩建 other:其他"),
             _date("start_date", "计划开工日期", False),
         ]
     return [
         _text("content", "申请内容", min_length=2, max_length=2000, multiline=True),
-        _select("urgency", "紧急程度", [("normal", "一般"), ("urgent", "紧急")], required=False),
+        _select("urgency", "紧急程度", "normal:一般 urgent:紧急", required=False),
         _date("expected_date", "期望办结日期", False),
     ]
 
 
-_MATERIALS: dict[str, list[tuple[str, bool, list[str]]]] = {
-    "money": [("资金使用方案", True, ["pdf", "docx"]), ("预算明细表", True, ["xls", "xlsx"])],
-    "personnel": [("人员信息表", True, ["xls", "xlsx"]), ("相关会议纪要", False, ["pdf", "ofd"])],
-    "data": [("数据需求清单", True, ["xlsx", "xls"]), ("数据安全承诺书", True, ["pdf", "ofd"])],
-    "use": [("使用方案", False, ["pdf", "docx"])],
-    "archive": [("查阅人工作证件", True, ["jpg", "png", "pdf"])],
-    "project": [("项目方案", True, ["pdf", "docx"]), ("项目批复文件", False, ["pdf", "ofd", "zip"])],
-    "generic": [("相关证明材料", False, ["pdf", "jpg", "png", "zip"])],
-}
-_EXTRA_MATERIALS = [
-    ("情况说明", False, ["pdf", "docx", "txt"]),
-    ("党组（党委）会议纪要", False, ["pdf", "ofd"]),
-    ("其他补充材料", False, ["zip", "pdf"]),
-]
-
-
 def _materials(profile: str, rng: random.Random) -> list[dict[str, Any]]:
-    rows = [("申请函", True, ["pdf", "ofd", "docx"])]
-    rows += _MATERIALS[profile][: rng.randint(0, len(_MATERIALS[profile]))]
-    rows += rng.sample(_EXTRA_MATERIALS, rng.randint(0, min(2, 5 - len(rows))))
+    """1–5 materials: the 申请函, some of the profile's own and perhaps a generic one or two."""
+    own = n.PROFILE_MATERIALS[profile]
+    rows = [("申请函", True, "pdf ofd docx"), *own[: rng.randint(0, len(own))]]
+    rows += rng.sample(n.EXTRA_MATERIALS, rng.randint(0, min(2, 5 - len(rows))))
     return [
         {
             "code": f"M{i:02d}",
             "name": name,
             "required": required,
-            "formats": formats,
+            "formats": formats.split(),
             "max_size_mb": 50 if "zip" in formats else 20,
-            "note": "加盖单位公章" if name == "申请函" else "",
+            "note": "加盖单位公章" if i == 1 else "",
         }
         for i, (name, required, formats) in enumerate(rows, start=1)
     ]
@@ -688,23 +488,22 @@ def _materials(profile: str, rng: random.Random) -> list[dict[str, Any]]:
 
 def _form(profile: str, materials: list[dict[str, Any]], rng: random.Random) -> dict[str, Any]:
     fields = [
-        _text("title", "申请事由", min_length=2, max_length=200),
+        _text("title", "申请事由", min_length=2),
         _text("contact", "联系人", min_length=2, max_length=20),
         _text("phone", "联系电话", max_length=20, pattern=PHONE_PATTERN),
     ]
     fields += [f for f in _profile_fields(profile) if f["required"] or rng.random() < 0.7]
-    fields.append({"key": "letter", "label": "申请函", "type": "file", "required": True, "material": "M01"})
-    if len(materials) > 1:
-        second = materials[1]
-        fields.append(
-            {
-                "key": "attachment",
-                "label": second["name"],
-                "type": "file",
-                "required": second["required"],
-                "material": second["code"],
-            }
-        )
+    for key, material in (("letter", materials[0]), ("attachment", materials[1] if len(materials) > 1 else None)):
+        if material is not None:
+            fields.append(
+                {
+                    "key": key,
+                    "label": material["name"],
+                    "type": "file",
+                    "required": material["required"],
+                    "material": material["code"],
+                }
+            )
     return {"schema": FORM_SCHEMA, "fields": fields}
 
 
@@ -714,8 +513,8 @@ def _form(profile: str, materials: list[dict[str, Any]], rng: random.Random) -> 
 
 
 def _profile(name: str) -> str:
-    for profile, words in _PROFILE_KEYWORDS:
-        if any(w in name for w in words):
+    for profile, words in n.PROFILE_KEYWORDS.items():
+        if any(w in name for w in words.split()):
             return profile
     return "generic"
 
@@ -742,7 +541,7 @@ def _name_pool(function: str, rng: random.Random) -> list[tuple[str, str, tuple[
 def _choose_template(
     function: str, base: str, profile: str, level: str, rng: random.Random
 ) -> tuple[str, tuple[str, ...]]:
-    weights = dict(_KIND_WEIGHTS[profile])
+    weights = {k: int(w) for k, _, w in (item.partition(":") for item in n.KIND_WEIGHTS[profile].split())}
     if any(w in base for w in ("推荐", "评定", "认定", "评审")):
         weights["ratio"] = weights.get("ratio", 0) + 40
     if any(w in base for w in ("联合", "联审", "会审", "论证")):

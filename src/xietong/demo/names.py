@@ -492,3 +492,43 @@ LEGAL_BASIS: dict[str, str] = {
     "justice": "《浙江省行政规范性文件管理办法》",
 }
 DEFAULT_BASIS = "《浙江省机关内部“最多跑一次”改革事项目录》及部门职责规定"
+
+#: Matter-name endings that suggest an immediate (即办) matter (space-separated).
+QUICK_ENDINGS = "备案 查询 查阅 登记 领购 借阅 调取 利用 报送 核查 出具 移交 转办 交办"
+
+#: Form profile by keywords (space-separated) in the unqualified matter name; the first match wins, else "generic".
+PROFILE_KEYWORDS: dict[str, str] = {
+    "archive": "档案 馆藏 资料查阅 报告查阅 资料调取",
+    "data": "数据 信息核查 信息查询 系统 云 接入 目录 平台",
+    "money": "资金 预算 拨付 经费 采购 补助 费用 债 资产 薪酬 结算 票据 用款 担保 投资备案 产权",
+    "personnel": "编制 职数 人员 调入 职称 招聘 岗位 工资 养老 人才 退休 人事 用工 安置 干部 教师 表彰 军休 特派员",
+    "use": "使用 借用 调配 用车 用房 场地 会议室 场馆 调用 调拨 调度 接待 就餐 物资",
+    "project": "项目 工程 规划 建设 用地 方案",
+}
+
+#: Weights ("template:weight", space-separated) of the process templates a promised matter of each form profile uses.
+KIND_WEIGHTS: dict[str, str] = {
+    "money": "amount:40 cosign:15 cosign_seq:10 linear2:15 linear_head:10 joint:5 parallel:5",
+    "data": "data_branch:40 anysign:15 linear2:20 cosign:15 linear3:10",
+    "project": "joint:30 parallel:30 linear_head:15 cosign:15 ratio:10",
+    "personnel": "cosign:30 cosign_seq:15 applicant_confirm:25 linear2:20 linear_head:10",
+    "use": "linear2:35 applicant_confirm:30 review:20 anysign:15",
+    "archive": "review:45 linear2:40 applicant_confirm:15",
+    "generic": "linear2:25 linear3:15 review:10 applicant_confirm:15 anysign:10 ratio:10 parallel:10 cosign:5",
+}
+
+#: Materials (name, required, formats) by form profile, after the 申请函 every matter asks for.
+PROFILE_MATERIALS: dict[str, tuple[tuple[str, bool, str], ...]] = {
+    "money": (("资金使用方案", True, "pdf docx"), ("预算明细表", True, "xls xlsx")),
+    "personnel": (("人员信息表", True, "xls xlsx"), ("相关会议纪要", False, "pdf ofd")),
+    "data": (("数据需求清单", True, "xlsx xls"), ("数据安全承诺书", True, "pdf ofd")),
+    "use": (("使用方案", False, "pdf docx"),),
+    "archive": (("查阅人工作证件", True, "jpg png pdf"),),
+    "project": (("项目方案", True, "pdf docx"), ("项目批复文件", False, "pdf ofd zip")),
+    "generic": (("相关证明材料", False, "pdf jpg png zip"),),
+}
+EXTRA_MATERIALS: tuple[tuple[str, bool, str], ...] = (
+    ("情况说明", False, "pdf docx txt"),
+    ("党组（党委）会议纪要", False, "pdf ofd"),
+    ("其他补充材料", False, "zip pdf"),
+)

@@ -69,6 +69,7 @@ Code = Annotated[str, Field(min_length=1, max_length=64)]
 Uscc = Annotated[str, AfterValidator(check_uscc)]
 Phone = Annotated[str, Field(max_length=30), AfterValidator(check_phone)]
 PostCode = Annotated[str, Field(min_length=1, max_length=40)]
+Username = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_check_username)]
 
 
 class _In(BaseModel):
@@ -190,6 +191,7 @@ class MembershipOut(_Out):
     unit_id: int
     unit_code: str
     unit_name: str
+    unit_active: bool
     post_id: int | None
     post_code: str | None
     post_name: str | None
@@ -198,7 +200,7 @@ class MembershipOut(_Out):
 
 class PersonIn(_In):
     employee_code: str = Field(min_length=1, max_length=40)
-    username: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_check_username)]
+    username: Username
     name: str = Field(min_length=1, max_length=50)
     phone: Annotated[Phone | None, Blank] = None
     memberships: list[MembershipIn] = Field(default_factory=list)

@@ -30,8 +30,8 @@ def _actor(principal: Principal) -> Actor:
 
 def accept_case(
     session: Session, *, principal: Principal, case_id: int, now: datetime | None = None, tz: str = "Asia/Shanghai"
-) -> datetime:
-    """受理: start the clock and the process; returns the due time."""
+) -> list[int]:
+    """受理: start the clock and the process; returns the ids of the first tasks."""
     now = now or utcnow()
     row = lock_case(session, case_id)
     require(principal, "accept", row)
@@ -40,7 +40,8 @@ def accept_case(
     immediate = row["kind"] == "immediate"
     due = due_at(now, row["promised_limit_days"], calendar, immediate=immediate)
     op = Operation(session, row, _actor(principal), now, tz)
-    start_process(op.new_run())
+    run = op.new_run()
+    start_process(run)
     session.connection().execute(
         insert(TIMER),
         [
@@ -66,7 +67,7 @@ def accept_case(
     )
     assert target is not None
     op.finish("case.accepted", case_values={"status": target.value, "accepted_at": now, "due_at": due})
-    return due
+    return [t.id for t in run.new_tasks if t.id is not None]
 
 
 def reject_case(

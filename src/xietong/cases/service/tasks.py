@@ -74,8 +74,8 @@ def complete_task(
     opinion: str = "",
     now: datetime | None = None,
     tz: str = "Asia/Shanghai",
-) -> None:
-    """Decide a task; a shared task is claimed by deciding it, in the same transaction."""
+) -> list[int]:
+    """Decide a task; a shared task is claimed by deciding it, in the same transaction. Returns new task ids."""
     if len(opinion) > MAX_OPINION:
         raise InvalidInput(code="opinion_too_long", detail=f"审批意见不能超过 {MAX_OPINION} 个字")
     now = now or utcnow()
@@ -104,6 +104,7 @@ def complete_task(
             }
         },
     )
+    return [t.id for t in run.new_tasks if t.id is not None]
 
 
 def _task_row(row: Mapping[str, Any]) -> TaskRow:

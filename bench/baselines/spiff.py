@@ -1,0 +1,315 @@
+"""SpiffWorkflow baseline for the engine benchmark (owned by bench/baselines).
+
+Runs the reference joint-approval process (``reference_process.bpmn``,
+process id ``joint_approval``) on SpiffWorkflow 3.x the way a web application
+embedding it would: the whole workflow is serialized with SpiffWorkflow's own
+``BpmnWorkflowSerializer`` (JSON) into one row of ``bench_spiff_workflow``;
+every request is one transaction that SELECTs the row, deserializes, completes
+one user task, runs the engine steps, serializes and UPDATEs the row.
+
+Per instance: 1 creating transaction + 5 completing transactions
+(accept, review_a, review_b, review_c, approve), all approving.
+
+The history case runs one instance whose reviews deny, so it loops back to
+``accept``; it measures completion latency once the instance has L completed
+user tasks behind it. To reach long histories within the time budget the
+instance is fast-forwarded in memory (no serialization) between the measured
+windows; each measured completion is a full load/complete/store transaction.
+
+Entry point: :func:`run_spiff`. Standalone smoke check::
+
+    python bench/baselines/spiff.py sqlite:////tmp/x.db 50 [10,100,1000]
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import statistics
+import sys
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+if __package__:
+    from ._common import POSTGRES, Budget, Db, HistoryRecorder, ms, parse_db_url, percentile
+else:  # run as a script
+    from _common import POSTGRES, Budget, Db, HistoryRecorder, ms, parse_db_url, percentile
+
+BPMN_PATH = Path(__file__).with_name("reference_process.bpmn")
+PROCESS_ID = "joint_approval"
+TABLE = "bench_spiff_workflow"
+RECURSION_LIMIT = 100_000
+HISTORY_STACK_BYTES = 512 * 1024 * 1024
+DEFAULT_HISTORY_WINDOW = 5
+
+_SERIALIZER = BpmnWorkflowSerializer()
+
+
+@lru_cache(maxsize=1)
+def load_spec() -> BpmnProcessSpec:
+    """Parse the reference process once."""
+    parser = BpmnParser()
+    parser.add_bpmn_file(str(BPMN_PATH))
+    return parser.get_spec(PROCESS_ID)
+
+
+def _reset_table(db: Db) -> None:
+    state_type = "text"
+    db.script(
+        [
+            f"DROP TABLE IF EXISTS {TABLE}",
+            f"CREATE TABLE {TABLE} (id integer PRIMARY KEY, state {state_type} NOT NULL)",
+        ]
+    )
+
+
+def _ready_ids(wf: BpmnWorkflow) -> list[UUID]:
+    """The worklist a request returns: ids of READY user tasks."""
+    return [t.id for t in wf.get_tasks(state=TaskState.READY, manual=True)]
+
+
+def _complete_in_memory(wf: BpmnWorkflow, task_id: UUID, deny_reviews: bool) -> str:
+    task = wf.get_task_from_id(task_id)
+    name: str = task.task_spec.name
+    approved = not (deny_reviews and name.startswith("review_"))
+    task.set_data(**{f"{name}_ok": approved, "approved": approved})
+    task.run()
+    wf.do_engine_steps()
+    return name
+
+
+def _select_sql(db: Db) -> str:
+    lock = " FOR UPDATE" if db.backend == POSTGRES else ""
+    return f"SELECT state FROM {TABLE} WHERE id = ?{lock}"
+
+
+def _create_tx(db: Db, wf_id: int) -> tuple[BpmnWorkflow, list[UUID], int]:
+    """Transaction 1: start an instance and store it."""
+    db.begin()
+    try:
+        wf = BpmnWorkflow(load_spec())
+        wf.do_engine_steps()
+        ready = _ready_ids(wf)
+        state = _SERIALIZER.serialize_json(wf)
+        db.execute(f"INSERT INTO {TABLE} (id, state) VALUES (?, ?)", (wf_id, state))
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    return wf, ready, len(state)
+
+
+def _complete_tx(
+    db: Db, wf_id: int, task_id: UUID, deny_reviews: bool
+) -> tuple[BpmnWorkflow, list[UUID], int]:
+    """One request: load, deserialize, complete one task, serialize, store."""
+    db.begin()
+    try:
+        row = db.execute(_select_sql(db), (wf_id,)).fetchone()
+        wf = _SERIALIZER.deserialize_json(row[0])
+        _complete_in_memory(wf, task_id, deny_reviews)
+        ready = _ready_ids(wf)
+        state = _SERIALIZER.serialize_json(wf)
+        db.execute(f"UPDATE {TABLE} SET state = ? WHERE id = ?", (state, wf_id))
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    return wf, ready, len(state)
+
+
+def _store(db: Db, wf_id: int, wf: BpmnWorkflow) -> int:
+    db.begin()
+    state = _SERIALIZER.serialize_json(wf)
+    db.execute(f"UPDATE {TABLE} SET state = ? WHERE id = ?", (state, wf_id))
+    db.commit()
+    return len(state)
+
+
+def _fresh_instances(db: Db, n_instances: int) -> dict[str, Any]:
+    completion_s: list[float] = []
+    create_s: list[float] = []
+    tasks_completed = 0
+    transactions = 0
+    spiff_tasks = 0
+    state_bytes = 0
+    started = time.perf_counter()
+    for wf_id in range(1, n_instances + 1):
+        t0 = time.perf_counter()
+        wf, ready, state_bytes = _create_tx(db, wf_id)
+        create_s.append(time.perf_counter() - t0)
+        transactions += 1
+        while ready:
+            t0 = time.perf_counter()
+            wf, ready, state_bytes = _complete_tx(db, wf_id, ready[0], deny_reviews=False)
+            completion_s.append(time.perf_counter() - t0)
+            transactions += 1
+            tasks_completed += 1
+        if not wf.is_completed():
+            raise RuntimeError(f"instance {wf_id} stopped without completing")
+        spiff_tasks = len(wf.tasks)
+    wall = time.perf_counter() - started
+    return {
+        "wall_s": round(wall, 3),
+        "instances_per_s": round(n_instances / wall, 2) if wall > 0 else None,
+        "transactions": transactions,
+        "tasks_completed": tasks_completed,
+        "tasks_per_instance": tasks_completed // n_instances if n_instances else 0,
+        "p50_ms": ms(percentile(completion_s, 50)),
+        "p99_ms": ms(percentile(completion_s, 99)),
+        "mean_ms": ms(statistics.fmean(completion_s)) if completion_s else None,
+        "create_p50_ms": ms(percentile(create_s, 50)),
+        "spiff_tasks_per_instance": spiff_tasks,
+        "state_bytes_per_instance": state_bytes,
+    }
+
+
+def _history_case(
+    db: Db, wf_id: int, targets: list[int], max_seconds: float, window: int
+) -> dict[str, Any]:
+    """One looping instance (reviews deny); measured windows at each target."""
+    recorder = HistoryRecorder(targets, window=window)
+    budget = Budget(max_seconds)
+    started = time.perf_counter()
+    history = 0  # completed user tasks of this instance
+    wf: BpmnWorkflow | None = None
+    error: str | None = None
+    try:
+        wf, ready, _ = _create_tx(db, wf_id)
+        while not budget.exceeded():
+            target = recorder.next_target(history)
+            if target is None:
+                break
+            if history < target:
+                # fast-forward in memory, then persist once (untimed)
+                while history < target and not budget.exceeded():
+                    _complete_in_memory(wf, ready[0], deny_reviews=True)
+                    ready = _ready_ids(wf)
+                    history += 1
+                _store(db, wf_id, wf)
+                continue
+            t0 = time.perf_counter()
+            wf, ready, state_bytes = _complete_tx(db, wf_id, ready[0], deny_reviews=True)
+            elapsed = time.perf_counter() - t0
+            recorder.add(history, elapsed, spiff_tasks=len(wf.tasks), state_bytes=state_bytes)
+            history += 1
+    except RecursionError as exc:
+        error = f"RecursionError at {history} completed tasks: {exc}"
+    except Exception as exc:  # report, don't crash the benchmark
+        error = f"{type(exc).__name__} at {history} completed tasks: {exc}"
+    out: dict[str, Any] = recorder.result()
+    out["history_reached"] = history
+    out["history_spiff_tasks_reached"] = len(wf.tasks) if wf is not None else 0
+    out["history_complete"] = all(len(v) >= window for v in recorder.samples.values())
+    out["history_wall_s"] = round(time.perf_counter() - started, 3)
+    out["history_fast_forward"] = True
+    if error is not None:
+        out["error"] = error
+    elif not out["history_complete"]:
+        out["history_stopped"] = f"time budget of {max_seconds}s exhausted"
+    return out
+
+
+def _run_with_big_stack(fn: Any, *args: Any) -> dict[str, Any]:
+    """Run ``fn(*args)`` in a thread with a large C stack and recursion limit."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = fn(*args)
+        except BaseException as exc:
+            box["result"] = {"error": f"{type(exc).__name__}: {exc}"}
+
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, RECURSION_LIMIT))
+    old_size = threading.stack_size(HISTORY_STACK_BYTES)
+    try:
+        thread = threading.Thread(target=target, name="spiff-history")
+        thread.start()
+    finally:
+        threading.stack_size(old_size)
+    thread.join()
+    sys.setrecursionlimit(old_limit)
+    return box["result"]
+
+
+def _history_in_thread(db_url: str, wf_id: int, targets: list[int], max_seconds: float, window: int) -> dict[str, Any]:
+    db = Db(parse_db_url(db_url))  # sqlite3 connections are per thread
+    try:
+        return _history_case(db, wf_id, targets, max_seconds, window)
+    finally:
+        db.close()
+
+
+def run_spiff(
+    db_url: str,
+    n_instances: int,
+    history_tasks: list[int] | None = None,
+    max_seconds: float = 120.0,
+    history_window: int = DEFAULT_HISTORY_WINDOW,
+) -> dict[str, Any]:
+    """Benchmark SpiffWorkflow on the reference process.
+
+    Args:
+        db_url: ``sqlite:///path`` or ``postgresql[+psycopg]://user@host:port/db``.
+        n_instances: fresh instances to run start to end (all approve).
+        history_tasks: history lengths (completed user tasks of one instance) at
+            which to measure completion latency, e.g. ``[10, 100, 1000]``.
+        max_seconds: wall-clock budget for the history case.
+        history_window: completions averaged per history length.
+
+    Returns:
+        A dict; see the module docstring and the keys set below. Never raises
+        for engine failures: they are reported under ``error``.
+    """
+    target = parse_db_url(db_url)
+    result: dict[str, Any] = {
+        "engine": "spiffworkflow",
+        "engine_version": importlib.metadata.version("spiffworkflow"),
+        "backend": target.backend,
+        "n_instances": n_instances,
+        "error": None,
+    }
+    db = Db(target)
+    try:
+        _reset_table(db)
+        try:
+            result.update(_fresh_instances(db, n_instances))
+        except Exception as exc:  # report, don't crash the benchmark
+            result["error"] = f"{type(exc).__name__}: {exc}"
+            return result
+    finally:
+        db.close()
+    if history_tasks:
+        hist = _run_with_big_stack(
+            _history_in_thread, db_url, n_instances + 1, list(history_tasks), max_seconds, history_window
+        )
+        if "error" in hist:
+            result["error"] = hist.pop("error")
+        result.update(hist)
+    return result
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2:
+        print(f"usage: {argv[0]} DB_URL [N_INSTANCES] [HISTORY e.g. 10,100,1000] [MAX_SECONDS]")
+        return 2
+    n = int(argv[2]) if len(argv) > 2 else 50
+    history = [int(x) for x in argv[3].split(",")] if len(argv) > 3 and argv[3] else None
+    max_seconds = float(argv[4]) if len(argv) > 4 else 120.0
+    print(json.dumps(run_spiff(argv[1], n, history, max_seconds=max_seconds), indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))

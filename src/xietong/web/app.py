@@ -1,0 +1,58 @@
+"""Application factory: ``create_app(settings)`` wires the database, errors and routes; nothing at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy import func, select
+
+from xietong import __version__
+from xietong.cases.models import Case
+from xietong.catalog.models import LocalMatter
+from xietong.config import Settings
+from xietong.db import migrate
+from xietong.db.engine import create_db_engine
+from xietong.db.session import read_only
+from xietong.directory.models import Person, Unit
+from xietong.errors import DomainError
+from xietong.web.problems import domain_error_handler, validation_error_handler
+
+
+class OutdatedSchema(RuntimeError):
+    """The database schema is behind the code: run ``xietong db upgrade``."""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    engine = create_db_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        current, head = migrate.schema_status(engine)
+        if current != head:
+            raise OutdatedSchema(f"数据库结构版本为 {current}，程序需要 {head}：请先运行 `xietong db upgrade`")
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="xietong 协同", version=__version__, lifespan=lifespan)
+    app.state.settings, app.state.engine = settings, engine
+    app.add_exception_handler(DomainError, domain_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+
+    @app.get("/healthz")
+    def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/", response_class=HTMLResponse)
+    def landing(request: Request) -> HTMLResponse:
+        with read_only(request.app.state.engine) as session:
+            counts = {label: session.scalar(select(func.count()).select_from(model)) or 0
+                      for label, model in (("单位", Unit), ("人员", Person), ("事项", LocalMatter), ("办件", Case))}
+        items = "".join(f"<li>{label}：{n}</li>" for label, n in counts.items())
+        return HTMLResponse(f"<!doctype html><html lang='zh-CN'><meta charset='utf-8'><title>协同</title>"
+                            f"<h1>xietong 协同 · 机关内部协同办事平台</h1><ul>{items}</ul></html>")
+
+    return app
