@@ -129,8 +129,10 @@ def percentile(values: Sequence[float], pct: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-def ms(seconds: float) -> float:
-    """Seconds to milliseconds, rounded for printing."""
+def ms(seconds: float) -> float | None:
+    """Seconds to milliseconds, rounded for printing; ``None`` for NaN."""
+    if math.isnan(seconds):
+        return None
     return round(seconds * 1000.0, 3)
 
 
@@ -180,6 +182,7 @@ class HistoryRecorder:
             {
                 "history": t,
                 "avg_ms": ms(sum(v) / len(v)) if v else None,
+                "median_ms": ms(percentile(v, 50)) if v else None,
                 "samples": len(v),
                 **self.extra.get(t, {}),
             }

@@ -23,12 +23,16 @@ Entry point: :func:`run_spiff`. Standalone smoke check::
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib.metadata
 import json
 import statistics
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -37,8 +41,9 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.util.task import TaskState
+from SpiffWorkflow.util.task import TaskIterator, TaskState
 
 if __package__:
     from ._common import POSTGRES, Budget, Db, HistoryRecorder, ms, parse_db_url, percentile
@@ -51,6 +56,8 @@ TABLE = "bench_spiff_workflow"
 RECURSION_LIMIT = 100_000
 HISTORY_STACK_BYTES = 512 * 1024 * 1024
 DEFAULT_HISTORY_WINDOW = 5
+LIFTED_MAX_DEPTH = 1_000_000
+DEFAULT_CACHE_DIR = Path(tempfile.gettempdir()) / "xietong_bench_spiff_snapshots"
 
 _SERIALIZER = BpmnWorkflowSerializer()
 
@@ -109,9 +116,7 @@ def _create_tx(db: Db, wf_id: int) -> tuple[BpmnWorkflow, list[UUID], int]:
     return wf, ready, len(state)
 
 
-def _complete_tx(
-    db: Db, wf_id: int, task_id: UUID, deny_reviews: bool
-) -> tuple[BpmnWorkflow, list[UUID], int]:
+def _complete_tx(db: Db, wf_id: int, task_id: UUID, deny_reviews: bool) -> tuple[BpmnWorkflow, list[UUID], int]:
     """One request: load, deserialize, complete one task, serialize, store."""
     db.begin()
     try:
@@ -174,8 +179,54 @@ def _fresh_instances(db: Db, n_instances: int) -> dict[str, Any]:
     }
 
 
+def _snapshot_path(cache_dir: Path, history: int, lift_depth_cap: bool) -> Path:
+    digest = hashlib.sha256(BPMN_PATH.read_bytes()).hexdigest()[:12]
+    version = importlib.metadata.version("spiffworkflow")
+    cap = "nocap" if lift_depth_cap else "cap"
+    return cache_dir / f"spiff-{version}-{digest}-{cap}-deny-{history}.json"
+
+
+def _load_snapshot(path: Path | None) -> BpmnWorkflow | None:
+    if path is None or not path.exists():
+        return None
+    try:
+        return _SERIALIZER.deserialize_json(path.read_text(encoding="utf-8"))
+    except Exception:  # stale or truncated cache file: rebuild it
+        return None
+
+
+def _save_snapshot(path: Path | None, wf: BpmnWorkflow) -> None:
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(_SERIALIZER.serialize_json(wf), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _next_ready(wf: BpmnWorkflow, ready: list[UUID], history: int) -> UUID:
+    if ready:
+        return ready[0]
+    raise RuntimeError(
+        f"SpiffWorkflow stopped after {history} completed tasks with no READY user task "
+        f"(workflow completed={wf.is_completed()}, task tree depth {_tree_depth(wf)}); "
+        "TaskIterator(max_depth=1000) no longer sees the deepest tasks"
+    )
+
+
+def _tree_depth(wf: BpmnWorkflow) -> int:
+    deepest = max(wf.tasks.values(), key=lambda t: t.depth)
+    return int(deepest.depth)
+
+
 def _history_case(
-    db: Db, wf_id: int, targets: list[int], max_seconds: float, window: int
+    db: Db,
+    wf_id: int,
+    targets: list[int],
+    max_seconds: float,
+    window: int,
+    cache_dir: Path | None,
+    lift_depth_cap: bool,
 ) -> dict[str, Any]:
     """One looping instance (reviews deny); measured windows at each target."""
     recorder = HistoryRecorder(targets, window=window)
@@ -184,6 +235,7 @@ def _history_case(
     history = 0  # completed user tasks of this instance
     wf: BpmnWorkflow | None = None
     error: str | None = None
+    snapshots_used: list[int] = []
     try:
         wf, ready, _ = _create_tx(db, wf_id)
         while not budget.exceeded():
@@ -191,17 +243,29 @@ def _history_case(
             if target is None:
                 break
             if history < target:
-                # fast-forward in memory, then persist once (untimed)
-                while history < target and not budget.exceeded():
-                    _complete_in_memory(wf, ready[0], deny_reviews=True)
-                    ready = _ready_ids(wf)
-                    history += 1
+                path = _snapshot_path(cache_dir, target, lift_depth_cap) if cache_dir else None
+                cached = _load_snapshot(path)
+                if cached is not None:
+                    wf, history = cached, target
+                    snapshots_used.append(target)
+                else:
+                    # fast-forward in memory (no serialization), untimed
+                    while history < target and not budget.exceeded():
+                        _complete_in_memory(wf, _next_ready(wf, ready, history), deny_reviews=True)
+                        ready = _ready_ids(wf)
+                        history += 1
+                    if history == target:
+                        _save_snapshot(path, wf)
+                ready = _ready_ids(wf)
                 _store(db, wf_id, wf)
                 continue
+            task_id = _next_ready(wf, ready, history)
             t0 = time.perf_counter()
-            wf, ready, state_bytes = _complete_tx(db, wf_id, ready[0], deny_reviews=True)
+            wf, ready, state_bytes = _complete_tx(db, wf_id, task_id, deny_reviews=True)
             elapsed = time.perf_counter() - t0
-            recorder.add(history, elapsed, spiff_tasks=len(wf.tasks), state_bytes=state_bytes)
+            recorder.add(
+                history, elapsed, spiff_tasks=len(wf.tasks), tree_depth=_tree_depth(wf), state_bytes=state_bytes
+            )
             history += 1
     except RecursionError as exc:
         error = f"RecursionError at {history} completed tasks: {exc}"
@@ -213,11 +277,41 @@ def _history_case(
     out["history_complete"] = all(len(v) >= window for v in recorder.samples.values())
     out["history_wall_s"] = round(time.perf_counter() - started, 3)
     out["history_fast_forward"] = True
+    out["history_snapshots_used"] = snapshots_used
     if error is not None:
         out["error"] = error
     elif not out["history_complete"]:
         out["history_stopped"] = f"time budget of {max_seconds}s exhausted"
     return out
+
+
+@contextlib.contextmanager
+def _depth_cap(max_depth: int | None) -> Iterator[None]:
+    """Temporarily raise SpiffWorkflow's TaskIterator default ``max_depth``.
+
+    SpiffWorkflow 3.2.0 walks the task tree with ``max_depth=1000``; a looping
+    instance whose tree gets deeper stops silently (the gateway below the cap
+    is never run and the workflow reports itself completed).
+    """
+    if max_depth is None:
+        yield
+        return
+    saved: list[tuple[Any, tuple[Any, ...] | None]] = []
+    for cls in (TaskIterator, BpmnTaskIterator):
+        func = cls.__init__
+        names = func.__code__.co_varnames[: func.__code__.co_argcount]
+        defaults = func.__defaults__ or ()
+        first_default = len(names) - len(defaults)
+        patched = tuple(
+            max_depth if names[first_default + i] == "max_depth" else value for i, value in enumerate(defaults)
+        )
+        saved.append((func, func.__defaults__))
+        func.__defaults__ = patched
+    try:
+        yield
+    finally:
+        for func, defaults_before in saved:
+            func.__defaults__ = defaults_before
 
 
 def _run_with_big_stack(fn: Any, *args: Any) -> dict[str, Any]:
@@ -243,10 +337,19 @@ def _run_with_big_stack(fn: Any, *args: Any) -> dict[str, Any]:
     return box["result"]
 
 
-def _history_in_thread(db_url: str, wf_id: int, targets: list[int], max_seconds: float, window: int) -> dict[str, Any]:
+def _history_in_thread(
+    db_url: str,
+    wf_id: int,
+    targets: list[int],
+    max_seconds: float,
+    window: int,
+    cache_dir: Path | None,
+    lift_depth_cap: bool,
+) -> dict[str, Any]:
     db = Db(parse_db_url(db_url))  # sqlite3 connections are per thread
     try:
-        return _history_case(db, wf_id, targets, max_seconds, window)
+        with _depth_cap(LIFTED_MAX_DEPTH if lift_depth_cap else None):
+            return _history_case(db, wf_id, targets, max_seconds, window, cache_dir, lift_depth_cap)
     finally:
         db.close()
 
@@ -256,21 +359,36 @@ def run_spiff(
     n_instances: int,
     history_tasks: list[int] | None = None,
     max_seconds: float = 120.0,
+    *,
     history_window: int = DEFAULT_HISTORY_WINDOW,
+    lift_depth_cap: bool = True,
+    snapshot_cache: bool = True,
 ) -> dict[str, Any]:
     """Benchmark SpiffWorkflow on the reference process.
 
     Args:
         db_url: ``sqlite:///path`` or ``postgresql[+psycopg]://user@host:port/db``.
-        n_instances: fresh instances to run start to end (all approve).
-        history_tasks: history lengths (completed user tasks of one instance) at
-            which to measure completion latency, e.g. ``[10, 100, 1000]``.
-        max_seconds: wall-clock budget for the history case.
+        n_instances: fresh instances to run start to end (all approve), one
+            transaction to create + one per user-task completion.
+        history_tasks: history lengths (completed user tasks of one looping
+            instance) at which to measure completion latency, e.g.
+            ``[10, 100, 1000]``; ``None`` or empty skips the history case.
+        max_seconds: wall-clock budget for the history case; when it runs out
+            the lengths reached so far are reported.
         history_window: completions averaged per history length.
+        lift_depth_cap: raise SpiffWorkflow's TaskIterator ``max_depth``
+            (1000) during the history case; without it SpiffWorkflow 3.2.0
+            silently stops this looping process at 800 completed tasks (tree
+            depth 1000) and the result carries ``error``.
+        snapshot_cache: reuse/store the fast-forwarded workflow state at each
+            history length under the temp directory (only the untimed
+            fast-forward is cached; measured completions always run).
 
     Returns:
-        A dict; see the module docstring and the keys set below. Never raises
-        for engine failures: they are reported under ``error``.
+        A dict: throughput/latency keys (``instances_per_s``, ``p50_ms``,
+        ``p99_ms``, ...) and history keys (``history_ms`` {length: avg ms},
+        ``history_detail``, ``history_reached``, ...). Never raises for engine
+        failures: they are reported under ``error`` (``None`` if fine).
     """
     target = parse_db_url(db_url)
     result: dict[str, Any] = {
@@ -291,8 +409,16 @@ def run_spiff(
     finally:
         db.close()
     if history_tasks:
+        result["spiff_depth_cap_lifted"] = lift_depth_cap
         hist = _run_with_big_stack(
-            _history_in_thread, db_url, n_instances + 1, list(history_tasks), max_seconds, history_window
+            _history_in_thread,
+            db_url,
+            n_instances + 1,
+            list(history_tasks),
+            max_seconds,
+            history_window,
+            DEFAULT_CACHE_DIR if snapshot_cache else None,
+            lift_depth_cap,
         )
         if "error" in hist:
             result["error"] = hist.pop("error")
