@@ -69,6 +69,7 @@ Code = Annotated[str, Field(min_length=1, max_length=64)]
 Uscc = Annotated[str, AfterValidator(check_uscc)]
 Phone = Annotated[str, Field(max_length=30), AfterValidator(check_phone)]
 PostCode = Annotated[str, Field(min_length=1, max_length=40)]
+Function = Annotated[str, Field(max_length=50)]
 Username = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_check_username)]
 
 
@@ -116,7 +117,7 @@ class UnitIn(_UnitFields):
     parent_code: Annotated[str | None, Blank] = None
     parent_id: int | None = None
     region_code: str = Field(min_length=1, max_length=12)
-    function: Annotated[str | None, Blank, Field(max_length=50)] = None
+    function: Annotated[Function | None, Blank] = None
     uscc: Annotated[Uscc | None, Blank] = None
     sort: int = 0
 
@@ -129,7 +130,7 @@ class UnitUpdate(_UnitFields):
     parent_code: Annotated[str | None, Blank] = None
     parent_id: int | None = None
     region_code: str | None = Field(default=None, min_length=1, max_length=12)
-    function: Annotated[str | None, Blank, Field(max_length=50)] = None
+    function: Annotated[Function | None, Blank] = None
     uscc: Annotated[Uscc | None, Blank] = None
     sort: int | None = None
 
