@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 
 from xietong.errors import FieldProblem
+from xietong.validation import problems_from
 
 # GB 32100-2015: 31 characters (no I, O, Z, S, V), each worth its index; weights 3^i mod 31.
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -237,26 +238,6 @@ class DelegationOut(_Out):
     reason: str
 
 
-_MESSAGES = {
-    "missing": "必填",
-    "string_too_short": "不能为空",
-    "string_too_long": "不能超过 {max_length} 个字符",
-    "string_type": "应为文本",
-    "int_parsing": "应为整数",
-    "int_type": "应为整数",
-    "bool_parsing": "应为是或否",
-    "literal_error": "只能是 {expected}",
-    "extra_forbidden": "不认识的字段",
-}
-
-
 def field_problems(exc: ValidationError, labels: Mapping[str, str] | None = None) -> list[FieldProblem]:
     """Every error of a pydantic validation as a FieldProblem in Chinese, fields named by ``labels`` when given."""
-    problems = []
-    for error in exc.errors():
-        loc = ".".join(str(part) for part in error["loc"])
-        name = (labels or {}).get(loc, loc)
-        template = _MESSAGES.get(error["type"])
-        message = template.format(**error.get("ctx", {})) if template else error["msg"]
-        problems.append(FieldProblem(field=name, message=message, code=error["type"]))
-    return problems
+    return problems_from(exc.errors(), labels)

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, false, or_, select, true
 
 from xietong.cases.models import Case, CaseGrant, CaseParty
 from xietong.directory.models import Unit
-from xietong.security.principal import Principal
+from xietong.security.principal import Grant, Principal
 
 SUPERVISORY_ROLES = frozenset({"supervisor", "reform_office", "unit_leader", "system"})
 
@@ -43,22 +43,23 @@ def parties(case: CaseFacts) -> set[int]:
     return {int(u) for u in case.party_units.strip(",").split(",") if u}
 
 
-def _scope_covers(principal: Principal, case: CaseFacts) -> bool:
-    for grant in principal.grants:
-        if grant.role not in SUPERVISORY_ROLES:
-            continue
-        if grant.scope_kind == "all":
-            return True
-        if grant.scope_kind == "region" and grant.region_id == case.region_id:
-            return True
-        if (
-            grant.scope_kind == "unit_subtree"
-            and grant.unit_path
-            and case.handling_unit_path
-            and case.handling_unit_path.startswith(grant.unit_path)
-        ):
-            return True
+def grant_covers(grant: Grant, *, region_id: int | None, unit_path: str | None) -> bool:
+    """Whether a grant's scope covers a target in ``region_id`` handled by the unit at ``unit_path``."""
+    if grant.scope_kind == "all":
+        return True
+    if grant.scope_kind == "region":
+        return region_id is not None and grant.region_id == region_id
+    if grant.scope_kind == "unit_subtree":
+        return bool(unit_path and grant.unit_path and unit_path.startswith(grant.unit_path))
     return False
+
+
+def _scope_covers(principal: Principal, case: CaseFacts) -> bool:
+    return any(
+        grant.role in SUPERVISORY_ROLES
+        and grant_covers(grant, region_id=case.region_id, unit_path=case.handling_unit_path)
+        for grant in principal.grants
+    )
 
 
 def can(
@@ -104,3 +105,28 @@ def visible_cases(principal: Principal) -> ColumnElement[bool]:
         if grant.scope_kind == "unit_subtree" and grant.unit_path:
             clauses.append(Case.handling_unit_id.in_(select(Unit.id).where(Unit.path.startswith(grant.unit_path))))
     return or_(*clauses) if clauses else false()
+
+
+# --- administration -------------------------------------------------------------------------------------------
+
+# Which roles administer what (三员分立: the security and audit administrators are not among the first two).
+ADMIN_ROLES: dict[str, frozenset[str]] = {
+    "directory": frozenset({"system_admin"}),
+    "catalog": frozenset({"system_admin", "reform_office"}),
+    "accounts": frozenset({"security_admin"}),
+}
+
+
+def may_administer(
+    principal: Principal, area: str, *, region_id: int | None = None, unit_path: str | None = None
+) -> bool:
+    """Whether a role for ``area`` covers the target: everything, its region, or a unit subtree holding it.
+
+    With neither ``region_id`` nor ``unit_path`` (e.g. creating a region) only an ``all`` scope covers.
+    """
+    if principal.kind == "system":
+        return True
+    return any(
+        grant.role in ADMIN_ROLES[area] and grant_covers(grant, region_id=region_id, unit_path=unit_path)
+        for grant in principal.grants
+    )

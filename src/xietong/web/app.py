@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import func, select
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xietong import __version__
 from xietong.cases.models import Case
@@ -19,7 +20,17 @@ from xietong.db.engine import create_db_engine
 from xietong.db.session import read_only
 from xietong.directory.models import Person, Unit
 from xietong.errors import DomainError
-from xietong.web.problems import domain_error_handler, validation_error_handler
+from xietong.web.api import api_router
+from xietong.web.problems import (
+    domain_error_handler,
+    http_error_handler,
+    unexpected_error_handler,
+    validation_error_handler,
+)
+
+API_DESCRIPTION = (
+    "机关内部协同办事平台 API。错误以 application/problem+json 返回；列表统一使用游标分页（见 docs/api.md）。"
+)
 
 
 class OutdatedSchema(RuntimeError):
@@ -37,10 +48,18 @@ def create_app(settings: Settings) -> FastAPI:
         yield
         engine.dispose()
 
-    app = FastAPI(title="xietong 协同", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="xietong 协同",
+        version=__version__,
+        lifespan=lifespan,
+        description=API_DESCRIPTION,
+    )
     app.state.settings, app.state.engine = settings, engine
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(Exception, unexpected_error_handler)
+    app.include_router(api_router)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xietong.errors import DomainError
+from xietong.validation import problems_from
+
+logger = logging.getLogger(__name__)
 
 STATUS_BY_KIND = {
     "invalid": 422, "not_found": 404, "forbidden": 403, "unauthenticated": 401, "conflict": 409,
@@ -16,19 +22,57 @@ STATUS_BY_KIND = {
 }
 
 
-def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
-    body = {"type": f"/problems/{code}", "code": code, "title": title, "status": status, "detail": detail, **extra}
+RESERVED = frozenset({"type", "code", "title", "status", "detail", "errors"})
+
+
+def problem(
+    status: int, code: str, title: str, detail: str, *, errors: list[dict[str, str]] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> JSONResponse:
+    """A problem+json response; an extension member may never overwrite a standard one (it moves to ``context``)."""
+    extra = extra or {}
+    body: dict[str, Any] = {k: v for k, v in extra.items() if k not in RESERVED}
+    clashing = {k: v for k, v in extra.items() if k in RESERVED}
+    if errors is not None:
+        body["errors"] = errors
+    if clashing:
+        body["context"] = clashing
+    body.update({"type": f"/problems/{code}", "code": code, "title": title, "status": status, "detail": detail})
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
 async def domain_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     errors = [{"field": e.field, "message": e.message, "code": e.code} for e in exc.errors]
-    return problem(STATUS_BY_KIND.get(exc.kind, 400), exc.code, exc.title, exc.detail, errors=errors, **exc.extra)
+    return problem(STATUS_BY_KIND.get(exc.kind, 400), exc.code, exc.title, exc.detail, errors=errors, extra=exc.extra)
 
 
 async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": "取值无效", "code": e["type"]}
-              for e in exc.errors()]
+    errors = [{"field": p.field, "message": p.message, "code": p.code} for p in problems_from(exc.errors())]
     return problem(422, "request_invalid", "请求格式有误", f"请求有 {len(errors)} 处格式问题", errors=errors)
+
+
+_HTTP_CODES = {
+    404: ("not_found", "找不到对象", "请求的地址不存在"),
+    405: ("method_not_allowed", "方法不允许", "该地址不支持这种请求方法"),
+    406: ("not_acceptable", "无法提供", "无法按请求的格式返回"),
+    413: ("too_large", "内容过大", "请求内容过大"),
+    415: ("unsupported_media_type", "格式不支持", "不支持该请求内容格式"),
+}
+
+
+async def http_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """Framework errors (unknown path, wrong method…) in the same problem+json shape as ours."""
+    assert isinstance(exc, StarletteHTTPException)
+    code, title, detail = _HTTP_CODES.get(exc.status_code, ("http_error", "请求失败", str(exc.detail)))
+    response = problem(exc.status_code, code, title, detail)
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A bug: logged with its traceback, answered without internals."""
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "internal_error", "系统错误", "系统内部错误，请稍后重试；如持续出现请联系管理员")

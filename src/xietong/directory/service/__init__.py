@@ -30,7 +30,7 @@ from xietong.directory.service.posts import (
     post_by_code,
     posts_of,
 )
-from xietong.directory.service.regions import create_region, region_by_code, regions
+from xietong.directory.service.regions import create_region, region_by_code, region_ref, regions
 from xietong.directory.service.units import (
     create_unit,
     deactivate_unit,
@@ -73,6 +73,7 @@ __all__ = [
     "post_by_code",
     "posts_of",
     "region_by_code",
+    "region_ref",
     "regions",
     "remove_membership",
     "replace_memberships",

@@ -1,0 +1,80 @@
+"""What the case library shows: summaries for lists, a case's detail, to-do items and events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class CaseSummary(BaseModel):
+    id: int
+    number: str
+    title: str
+    matter_name: str
+    local_matter_id: int
+    status: str
+    status_label: str
+    channel: str
+    region_id: int
+    handling_unit_id: int
+    handling_unit_name: str
+    applicant_unit_id: int
+    applicant_unit_name: str
+    applicant_person_id: int
+    applicant_person_name: str
+    kind: str
+    promised_limit_days: int
+    submitted_at: datetime | None
+    accepted_at: datetime | None
+    due_at: datetime | None
+    concluded_at: datetime | None
+    result: str | None
+    card: str  # none | yellow | red (only while the clock runs)
+    remaining_working_days: int | None
+
+
+class TaskItem(BaseModel):
+    id: int
+    case_id: int
+    case_number: str
+    case_title: str
+    case_status: str
+    node_id: str
+    name: str
+    unit_id: int
+    post_id: int | None
+    assignee_id: int | None
+    acting_for_id: int | None
+    shared: bool  # a post's shared task nobody has claimed yet (签收 first)
+    state: str
+    created_at: datetime
+    due_at: datetime | None
+    card: str
+    completed_at: datetime | None
+    outcome: str | None
+    opinion: str | None
+
+
+class EventOut(BaseModel):
+    seq: int
+    type: str
+    actor_kind: str
+    actor_id: int | None
+    actor_name: str | None
+    acting_for_id: int | None
+    at: datetime
+    delta: dict[str, Any]
+    hash: str
+
+
+class CaseDetail(BaseModel):
+    case: CaseSummary
+    form: dict[str, Any]
+    step_results: dict[str, Any]
+    reason: str | None
+    result_note: str | None
+    open_tasks: list[TaskItem]
+    actions: list[str]  # case-level operations this person may take now
+    task_actions: dict[int, list[str]]  # task id -> complete | claim

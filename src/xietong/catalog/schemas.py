@@ -1,0 +1,92 @@
+"""What the matter library takes and shows: base and local matters, versions, the matter hall's lists."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class BaseMatterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["immediate", "promised"]
+    legal_limit_days: int = Field(ge=0, le=365)
+    function: str | None = Field(None, max_length=50)
+    legal_basis: str = Field("", max_length=5000)
+
+
+class BaseMatterOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    legal_limit_days: int
+    function: str | None
+    legal_basis: str
+
+
+class LocalMatterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    base_matter_id: int
+    region_id: int
+    handling_unit_id: int
+    code: str | None = Field(None, min_length=1, max_length=64)
+    name: str | None = Field(None, min_length=1, max_length=200)
+
+
+class VersionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    form_schema: dict[str, Any]
+    materials: list[Any] = Field(default_factory=list)
+    process: dict[str, Any]
+    promised_limit_days: int = Field(ge=0, le=365)
+    kind: Literal["immediate", "promised"] | None = None
+
+
+class VersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    local_matter_id: int
+    number: int
+    status: str
+    kind: str
+    legal_limit_days: int
+    promised_limit_days: int
+    form_schema: dict[str, Any]
+    materials: list[Any]
+    process_definition_id: int
+    process: dict[str, Any] | None = None
+    created_at: datetime
+    published_at: datetime | None
+    retired_at: datetime | None
+
+
+class MatterSummary(BaseModel):
+    id: int
+    code: str
+    name: str
+    status: str
+    base_matter_id: int
+    region_id: int
+    region_name: str
+    handling_unit_id: int
+    handling_unit_name: str
+    kind: str | None
+    promised_limit_days: int | None
+    legal_limit_days: int | None
+    current_version_id: int | None
+
+
+class MatterDetail(MatterSummary):
+    legal_basis: str
+    current_version: VersionOut | None
+    versions: list[VersionOut]

@@ -1,0 +1,11 @@
+"""The JSON API under /api/v1: one router per domain, all errors as problem+json (web/problems.py)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from xietong.web.api import auth, cases, directory, matters
+
+api_router = APIRouter(prefix="/api/v1")
+for module in (auth, directory, matters, cases):
+    api_router.include_router(module.router)

@@ -1,0 +1,196 @@
+"""/api/v1/cases and /api/v1/tasks: file, find, read and handle cases; to-do and done lists."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from xietong.cases import queries
+from xietong.cases import service as cases
+from xietong.cases.enums import Channel, Result
+from xietong.cases.schemas import CaseDetail, CaseSummary, EventOut, TaskItem
+from xietong.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from xietong.web.deps import CurrentPrincipal, reading, settings_of, writing
+
+router = APIRouter(tags=["办件"])
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数")]
+Cursor = Annotated[str | None, Query(max_length=500, description="上一页返回的 next_cursor")]
+WithTotal = Annotated[bool, Query(description="同时返回总数（大列表上较慢）")]
+Reason = Annotated[str, Field(max_length=2000)]
+
+
+class SubmitIn(BaseModel):
+    local_matter_id: int
+    applicant_unit_id: int
+    form: dict[str, Any] = Field(default_factory=dict)
+    materials: dict[str, list[int]] = Field(default_factory=dict, description="材料编码 → 已上传附件 id 列表")
+    channel: Channel = Channel.WEB
+
+
+class SubmittedOut(BaseModel):
+    id: int
+    number: str
+
+
+class ReasonIn(BaseModel):
+    reason: Reason = Field(min_length=1)
+
+
+class OptionalReasonIn(BaseModel):
+    reason: Reason = ""
+
+
+class ConcludeIn(BaseModel):
+    result: Result
+    note: Reason = ""
+
+
+class DecisionIn(BaseModel):
+    decision: Literal["approve", "deny"]
+    opinion: str = Field("", max_length=2000)
+
+
+class NewTasksOut(BaseModel):
+    task_ids: list[int]
+
+
+@router.post("/cases", status_code=201, summary="申请：提交办件")
+def submit(body: SubmitIn, request: Request, response: Response, principal: CurrentPrincipal) -> SubmittedOut:
+    with writing(request) as session:
+        case_id, number = cases.submit_case(
+            session, principal=principal, local_matter_id=body.local_matter_id,
+            applicant_unit_id=body.applicant_unit_id, form=body.form, materials=body.materials,
+            channel=body.channel.value, tz=settings_of(request).timezone,
+        )
+    response.headers["Location"] = f"/api/v1/cases/{case_id}"
+    return SubmittedOut(id=case_id, number=number)
+
+
+@router.get("/cases", summary="办件查询（关键字与筛选，游标分页）")
+def search(
+    request: Request,
+    principal: CurrentPrincipal,
+    keyword: Annotated[str, Query(max_length=100, description="办件编号、标题、申请单位、事项名称中的任意片段")] = "",
+    local_matter_id: int | None = None,
+    base_matter_id: int | None = None,
+    handling_unit_id: int | None = None,
+    applicant_unit_id: int | None = None,
+    region_id: int | None = None,
+    status: Annotated[list[str] | None, Query(description="可多选")] = None,
+    submitted_from: datetime | None = None,
+    submitted_to: datetime | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    with_total: WithTotal = False,
+) -> Page[CaseSummary]:
+    filters = queries.CaseFilter(
+        keyword=keyword, local_matter_id=local_matter_id, base_matter_id=base_matter_id,
+        handling_unit_id=handling_unit_id, applicant_unit_id=applicant_unit_id, region_id=region_id,
+        statuses=tuple(status or ()), submitted_from=submitted_from, submitted_to=submitted_to,
+    )
+    with reading(request) as session:
+        return queries.search_cases(
+            session, principal=principal, filters=filters, limit=limit, cursor=cursor, with_total=with_total,
+            tz=settings_of(request).timezone,
+        )
+
+
+@router.get("/cases/{case_id}", summary="办件详情与可执行的操作")
+def detail(case_id: int, request: Request, principal: CurrentPrincipal) -> CaseDetail:
+    with reading(request) as session:
+        return queries.case_detail(session, principal=principal, case_id=case_id, tz=settings_of(request).timezone)
+
+
+@router.get("/cases/{case_id}/events", summary="办件的事件记录（时间线）")
+def events(
+    case_id: int, request: Request, principal: CurrentPrincipal, limit: Limit = 100, cursor: Cursor = None
+) -> Page[EventOut]:
+    with reading(request) as session:
+        return queries.case_events(session, principal=principal, case_id=case_id, limit=limit, cursor=cursor)
+
+
+@router.post("/cases/{case_id}/accept", summary="受理（开始计时，启动流程）")
+def accept(case_id: int, request: Request, principal: CurrentPrincipal) -> NewTasksOut:
+    with writing(request) as session:
+        ids = cases.accept_case(session, principal=principal, case_id=case_id, tz=settings_of(request).timezone)
+    return NewTasksOut(task_ids=ids)
+
+
+@router.post("/cases/{case_id}/reject", status_code=204, summary="不予受理")
+def reject(case_id: int, body: ReasonIn, request: Request, principal: CurrentPrincipal) -> Response:
+    with writing(request) as session:
+        cases.reject_case(
+            session, principal=principal, case_id=case_id, reason=body.reason, tz=settings_of(request).timezone
+        )
+    return Response(status_code=204)
+
+
+@router.post("/cases/{case_id}/withdraw", status_code=204, summary="撤回（受理前）")
+def withdraw(case_id: int, body: OptionalReasonIn, request: Request, principal: CurrentPrincipal) -> Response:
+    with writing(request) as session:
+        cases.withdraw_case(
+            session, principal=principal, case_id=case_id, reason=body.reason, tz=settings_of(request).timezone
+        )
+    return Response(status_code=204)
+
+
+@router.post("/cases/{case_id}/conclude", status_code=204, summary="办结：准予或不予")
+def conclude(case_id: int, body: ConcludeIn, request: Request, principal: CurrentPrincipal) -> Response:
+    with writing(request) as session:
+        cases.conclude_case(
+            session, principal=principal, case_id=case_id, result=body.result.value, note=body.note,
+            tz=settings_of(request).timezone,
+        )
+    return Response(status_code=204)
+
+
+@router.post("/cases/{case_id}/archive", status_code=204, summary="归档")
+def archive(case_id: int, request: Request, principal: CurrentPrincipal) -> Response:
+    with writing(request) as session:
+        cases.archive_case(session, principal=principal, case_id=case_id, tz=settings_of(request).timezone)
+    return Response(status_code=204)
+
+
+@router.get("/tasks/todo", tags=["待办"], summary="我的待办（含本岗位未签收的共享待办）")
+def todo(
+    request: Request, principal: CurrentPrincipal, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None,
+    with_total: WithTotal = False,
+) -> Page[TaskItem]:
+    with reading(request) as session:
+        return queries.todo(
+            session, principal=principal, limit=limit, cursor=cursor, with_total=with_total,
+            tz=settings_of(request).timezone,
+        )
+
+
+@router.get("/tasks/done", tags=["待办"], summary="我的已办")
+def done(
+    request: Request, principal: CurrentPrincipal, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None,
+    with_total: WithTotal = False,
+) -> Page[TaskItem]:
+    with reading(request) as session:
+        return queries.done(
+            session, principal=principal, limit=limit, cursor=cursor, with_total=with_total,
+            tz=settings_of(request).timezone,
+        )
+
+
+@router.post("/tasks/{task_id}/claim", status_code=204, tags=["待办"], summary="签收共享待办")
+def claim(task_id: int, request: Request, principal: CurrentPrincipal) -> Response:
+    with writing(request) as session:
+        cases.claim_task(session, principal=principal, task_id=task_id, tz=settings_of(request).timezone)
+    return Response(status_code=204)
+
+
+@router.post("/tasks/{task_id}/complete", tags=["待办"], summary="办理待办：同意或不同意，附意见")
+def complete(task_id: int, body: DecisionIn, request: Request, principal: CurrentPrincipal) -> NewTasksOut:
+    with writing(request) as session:
+        ids = cases.complete_task(
+            session, principal=principal, task_id=task_id, approved=body.decision == "approve",
+            opinion=body.opinion, tz=settings_of(request).timezone,
+        )
+    return NewTasksOut(task_ids=ids)

@@ -1,0 +1,74 @@
+"""Request plumbing every route shares: who is asking (session cookie + CSRF, or a Bearer token) and
+the transaction a route runs in. Routes stay thin: authenticate, open one transaction, call a service.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from xietong.config import Settings
+from xietong.db.base import utcnow
+from xietong.db.session import read_only, unit_of_work
+from xietong.errors import Forbidden, Unauthenticated
+from xietong.security.auth import find_session, token_person, touch_session
+from xietong.security.principal import Principal, load_principal
+
+SESSION_COOKIE = "xietong_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+@contextmanager
+def writing(request: Request) -> Iterator[Session]:
+    """The one write transaction of a request: commits when the block ends, rolls back on any error."""
+    with unit_of_work(request.app.state.engine) as session:
+        yield session
+
+
+@contextmanager
+def reading(request: Request) -> Iterator[Session]:
+    with read_only(request.app.state.engine) as session:
+        yield session
+
+
+def current_principal(request: Request) -> Principal:
+    """The person behind a request. A cookie session must also send its CSRF token on unsafe methods."""
+    engine, settings, now = request.app.state.engine, settings_of(request), utcnow()
+    authorization = request.headers.get("authorization")
+    if authorization:
+        scheme, _, raw = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not raw.strip():
+            raise Unauthenticated(code="bad_authorization", detail="Authorization 请求头应为“Bearer <令牌>”")
+        with read_only(engine) as session:
+            person_id, _token_id = token_person(session, raw=raw.strip(), now=now)
+            principal = load_principal(session, person_id)
+        request.state.principal = principal
+        return principal
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise Unauthenticated(code="not_logged_in", detail="请先登录")
+    with read_only(engine) as session:
+        info = find_session(session, cookie=cookie, now=now)
+        principal = load_principal(session, info.person_id)
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), info.csrf_token.encode()):
+            raise Forbidden(code="csrf_failed", detail="请求缺少有效的 CSRF 令牌，请刷新页面后重试")
+    if info.needs_touch:
+        with unit_of_work(engine) as session:
+            touch_session(session, session_id=info.id, now=now, idle_minutes=settings.session_idle_minutes)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
