@@ -1,0 +1,54 @@
+"""The worker: background duties that follow commits — today the change-log sequencer.
+
+Any number of workers may run against one database: each duty takes its own lock or claims rows
+with ``FOR UPDATE SKIP LOCKED``. ``serve --demo`` runs one in a thread; production runs
+``xietong worker`` as its own process(es).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from xietong.cases.changelog import sequence_events
+from xietong.db.session import unit_of_work
+
+logger = logging.getLogger(__name__)
+
+Duty = Callable[[Session], int]
+DUTIES: tuple[tuple[str, Duty], ...] = (("sequence_events", sequence_events),)
+
+
+def run_once(engine: Engine) -> dict[str, int]:
+    """Run every duty once, each in its own transaction; returns how much each did."""
+    done = {}
+    for name, duty in DUTIES:
+        with unit_of_work(engine) as session:
+            done[name] = duty(session)
+    return done
+
+
+def run_forever(engine: Engine, stop: threading.Event, *, idle_seconds: float = 1.0) -> None:
+    """Tick until ``stop`` is set; a failing tick is logged and retried, never fatal."""
+    while not stop.is_set():
+        try:
+            busy = any(run_once(engine).values())
+        except Exception:  # the worker outlives a database blip; the next tick retries
+            logger.exception("worker tick failed")
+            busy = False
+        if not busy:
+            stop.wait(idle_seconds)
+
+
+def start_in_thread(engine: Engine, *, idle_seconds: float = 1.0) -> tuple[threading.Thread, threading.Event]:
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_forever, args=(engine, stop), kwargs={"idle_seconds": idle_seconds}, name="xietong-worker",
+        daemon=True,
+    )
+    thread.start()
+    return thread, stop
