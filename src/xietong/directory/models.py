@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xietong.db.base import Base, BigId, utcnow
@@ -41,7 +41,14 @@ class Unit(Base):
     active: Mapped[bool] = mapped_column(default=True)
     sort: Mapped[int] = mapped_column(default=0)
 
-    __table_args__ = (Index("ix_unit_region_function", "region_id", "function"),)
+    __table_args__ = (
+        Index("ix_unit_region_function", "region_id", "function"),
+        # Subtree scopes filter with ``path LIKE '/1/5/%'``; PostgreSQL uses a plain b-tree for that only in the
+        # C collation, so the prefix search gets its own pattern-ops index there.
+        Index("ix_unit_path_prefix", "path", postgresql_ops={"path": "varchar_pattern_ops"}).ddl_if(
+            dialect="postgresql"
+        ),
+    )
 
 
 class Person(Base):
@@ -82,6 +89,9 @@ class Membership(Base):
 
     __table_args__ = (
         UniqueConstraint("person_id", "unit_id", "post_id"),
+        # The constraint above treats NULL posts as distinct: a plain membership must be unique on its own.
+        Index("ux_membership_unit_no_post", "person_id", "unit_id", unique=True,
+              postgresql_where=text("post_id IS NULL"), sqlite_where=text("post_id IS NULL")),
         Index("ix_membership_unit_post", "unit_id", "post_id"),
     )
 
