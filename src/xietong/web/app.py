@@ -17,9 +17,10 @@ from xietong.catalog.models import LocalMatter
 from xietong.config import Settings
 from xietong.db import migrate
 from xietong.db.engine import create_db_engine
-from xietong.db.session import read_only
+from xietong.db.session import read_only, unit_of_work
 from xietong.directory.models import Person, Unit
 from xietong.errors import DomainError
+from xietong.system.secret import instance_secret
 from xietong.web.api import api_router
 from xietong.web.problems import (
     domain_error_handler,
@@ -27,6 +28,7 @@ from xietong.web.problems import (
     unexpected_error_handler,
     validation_error_handler,
 )
+from xietong.worker.loop import start_in_thread
 
 API_DESCRIPTION = (
     "机关内部协同办事平台 API。错误以 application/problem+json 返回；列表统一使用游标分页（见 docs/api.md）。"
@@ -41,11 +43,18 @@ def create_app(settings: Settings) -> FastAPI:
     engine = create_db_engine(settings)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         current, head = migrate.schema_status(engine)
         if current != head:
             raise OutdatedSchema(f"数据库结构版本为 {current}，程序需要 {head}：请先运行 `xietong db upgrade`")
+        with unit_of_work(engine) as session:
+            app.state.secret_key = instance_secret(session, settings.secret_key)
+        worker = start_in_thread(engine) if settings.run_worker_in_process else None
         yield
+        if worker is not None:
+            thread, stop = worker
+            stop.set()
+            thread.join(timeout=5)
         engine.dispose()
 
     app = FastAPI(
