@@ -55,7 +55,7 @@ def _typed_query_params(api: Api, method: str, path: str) -> list[str]:
     parameters = api.app.openapi()["paths"][path][method].get("parameters", [])
     return [
         p["name"] for p in parameters
-        if p["in"] == "query" and "string" not in str(p["schema"]) or p["name"] == "cursor"
+        if (p["in"] == "query" and "string" not in str(p["schema"])) or p["name"] == "cursor"
     ]
 
 
