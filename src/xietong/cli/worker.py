@@ -1,0 +1,41 @@
+"""``xietong worker``: run the background duties (change-log sequencer…) until interrupted."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+import typer
+from rich.console import Console
+
+from xietong.cli import app
+from xietong.config import Settings
+from xietong.db.engine import create_db_engine
+from xietong.worker.loop import run_forever, run_once
+
+console = Console()
+
+
+@app.command()
+def worker(
+    once: bool = typer.Option(False, "--once", help="只运行一轮后退出"),
+    idle_seconds: float = typer.Option(1.0, help="无事可做时的等待秒数"),
+) -> None:
+    """Run the worker (any number may run against one database)."""
+    engine = create_db_engine(Settings())
+    if once:
+        done = run_once(engine)
+        console.print("  ".join(f"{name}={count}" for name, count in done.items()))
+        engine.dispose()
+        return
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    console.print("[bold]xietong worker[/bold] 运行中（Ctrl+C 退出）")
+    run_forever(engine, stop, idle_seconds=idle_seconds)
+    engine.dispose()

@@ -1,0 +1,210 @@
+"""Account administration: the roles there are, granting and revoking them with a scope, unlocking, listing.
+
+Passwords themselves are set through ``xietong.security.passwords.set_password``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, CursorResult, and_, delete, select
+from sqlalchemy.orm import Session
+
+from xietong.directory.models import Membership, Person, Region, Unit
+from xietong.errors import FieldProblem, InvalidInput, NotFound
+from xietong.security.models import Credential, RoleGrant
+
+#: Roles (角色) and their Chinese names; a role is granted with a scope, unlike a post (岗位).
+ROLES: dict[str, str] = {
+    "clerk": "经办人",
+    "handler": "承办人",
+    "unit_leader": "单位领导",
+    "supervisor": "效能监督",
+    "reform_office": "改革办",
+    "system_admin": "系统管理员",
+    "security_admin": "安全管理员",
+    "audit_admin": "审计管理员",
+}
+SCOPE_KINDS: dict[str, str] = {"unit_subtree": "单位及下级", "region": "行政区划", "all": "全部"}
+
+
+@dataclass(frozen=True)
+class ScopeRef:
+    """A grant's scope: ``unit_subtree`` names a unit, ``region`` a region, ``all`` nothing."""
+
+    kind: str
+    unit_id: int | None = None
+    region_id: int | None = None
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    id: int
+    role: str
+    scope_kind: str
+    scope_label: str  # "单位及下级：丽水市财政局", "全部"
+
+
+@dataclass(frozen=True)
+class Account:
+    """One person as an account administrator sees them."""
+
+    person_id: int
+    username: str
+    name: str
+    employee_code: str
+    active: bool
+    units: tuple[str, ...]
+    grants: tuple[GrantRow, ...]
+    has_password: bool
+    must_change: bool
+    locked_until: datetime | None
+    failed_count: int
+
+
+def grant_role(session: Session, *, person_id: int, role: str, scope: ScopeRef) -> RoleGrant:
+    """Give a person a role with a scope; granting the same role and scope again changes nothing."""
+    _require_person(session, person_id)
+    _check_role(role)
+    _check_scope(session, scope)
+    existing = session.scalar(select(RoleGrant).where(RoleGrant.person_id == person_id, _same(role, scope)))
+    if existing is not None:
+        return existing
+    grant = RoleGrant(
+        person_id=person_id,
+        role=role,
+        scope_kind=scope.kind,
+        scope_unit_id=scope.unit_id,
+        scope_region_id=scope.region_id,
+    )
+    session.add(grant)
+    session.flush()
+    return grant
+
+
+def revoke_role(session: Session, *, person_id: int, role: str, scope: ScopeRef | None = None) -> int:
+    """Take a role back (only the grant of this scope, when one is given); returns how many grants went."""
+    _require_person(session, person_id)
+    _check_role(role)
+    condition = _same(role, scope) if scope is not None else RoleGrant.role == role
+    result = session.execute(delete(RoleGrant).where(RoleGrant.person_id == person_id, condition))
+    removed = int(cast("CursorResult[Any]", result).rowcount)
+    if not removed:
+        raise NotFound(code="grant_not_found", detail=f"该人员没有这一角色授权：{ROLES[role]}")
+    return removed
+
+
+def unlock_account(session: Session, *, person_id: int) -> Credential:
+    """Clear a lock-out after too many failed log-ins."""
+    credential = session.get(Credential, person_id)
+    if credential is None:
+        raise NotFound(code="credential_not_found", detail="该人员还没有本地密码，无需解锁")
+    credential.failed_count = 0
+    credential.locked_until = None
+    session.flush()
+    return credential
+
+
+def accounts(session: Session, *, unit_id: int | None = None, role: str | None = None) -> list[Account]:
+    """People with their units, role grants and log-in state (of one unit, or holding one role), by user name."""
+    query = select(Person, Credential).outerjoin(Credential, Credential.person_id == Person.id)
+    if unit_id is not None:
+        query = query.where(Person.id.in_(select(Membership.person_id).where(Membership.unit_id == unit_id)))
+    if role is not None:
+        query = query.where(Person.id.in_(select(RoleGrant.person_id).where(RoleGrant.role == role)))
+    rows = session.execute(query.order_by(Person.username)).all()
+    ids = [person.id for person, _ in rows]
+    units = _units_of(session, ids)
+    grants = _grants_of(session, ids)
+    return [
+        Account(
+            person_id=person.id,
+            username=person.username,
+            name=person.name,
+            employee_code=person.employee_code,
+            active=person.active,
+            units=tuple(units[person.id]),
+            grants=tuple(grants[person.id]),
+            has_password=credential is not None,
+            must_change=bool(credential and credential.must_change),
+            locked_until=credential.locked_until if credential else None,
+            failed_count=credential.failed_count if credential else 0,
+        )
+        for person, credential in rows
+    ]
+
+
+def _units_of(session: Session, ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = defaultdict(list)
+    query = (
+        select(Membership.person_id, Unit.name)
+        .join(Unit, Unit.id == Membership.unit_id)
+        .where(Membership.person_id.in_(ids))
+        .order_by(Membership.is_primary.desc(), Membership.id)
+    )
+    for person_id, name in session.execute(query):
+        if name not in found[person_id]:
+            found[person_id].append(name)
+    return found
+
+
+def _grants_of(session: Session, ids: list[int]) -> dict[int, list[GrantRow]]:
+    found: dict[int, list[GrantRow]] = defaultdict(list)
+    query = (
+        select(RoleGrant, Unit.name, Region.name)
+        .outerjoin(Unit, Unit.id == RoleGrant.scope_unit_id)
+        .outerjoin(Region, Region.id == RoleGrant.scope_region_id)
+        .where(RoleGrant.person_id.in_(ids))
+        .order_by(RoleGrant.id)
+    )
+    for grant, unit_name, region_name in session.execute(query):
+        target = unit_name or region_name
+        label = SCOPE_KINDS.get(grant.scope_kind, grant.scope_kind) + (f"：{target}" if target else "")
+        found[grant.person_id].append(GrantRow(grant.id, grant.role, grant.scope_kind, label))
+    return found
+
+
+def _same(role: str, scope: ScopeRef) -> ColumnElement[bool]:
+    return and_(
+        RoleGrant.role == role,
+        RoleGrant.scope_kind == scope.kind,
+        RoleGrant.scope_unit_id.is_(None) if scope.unit_id is None else RoleGrant.scope_unit_id == scope.unit_id,
+        RoleGrant.scope_region_id.is_(None)
+        if scope.region_id is None
+        else RoleGrant.scope_region_id == scope.region_id,
+    )
+
+
+def _require_person(session: Session, person_id: int) -> Person:
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound(code="person_not_found", detail=f"找不到人员：{person_id}")
+    return person
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        shown = "、".join(ROLES)
+        raise _invalid("unknown_role", "role", f"没有这个角色：{role}（可选：{shown}）")
+
+
+def _check_scope(session: Session, scope: ScopeRef) -> None:
+    wants = {"unit_subtree": (True, False), "region": (False, True), "all": (False, False)}.get(scope.kind)
+    if wants is None:
+        raise _invalid("unknown_scope", "scope", f"授权范围只能是 {'、'.join(SCOPE_KINDS)}")
+    if wants != (scope.unit_id is not None, scope.region_id is not None):
+        needed = {"unit_subtree": "须指定一个单位", "region": "须指定一个行政区划", "all": "不能再指定单位或区划"}
+        raise _invalid("scope_target", "scope", f"授权范围 {scope.kind} {needed[scope.kind]}")
+    if scope.unit_id is not None:
+        unit = session.get(Unit, scope.unit_id)
+        if unit is None or not unit.active:
+            raise _invalid("unknown_unit", "unit", f"找不到启用中的单位：{scope.unit_id}")
+    if scope.region_id is not None and session.get(Region, scope.region_id) is None:
+        raise _invalid("unknown_region", "region", f"找不到行政区划：{scope.region_id}")
+
+
+def _invalid(code: str, field: str, message: str) -> InvalidInput:
+    return InvalidInput(code=code, detail=message, errors=[FieldProblem(field, message, code)])
