@@ -34,6 +34,7 @@ class Api:
     admin: Person  # system administrator over ``city``'s region
     reform: Person  # reform office, everything
     root: Person  # system administrator over everything
+    auditor: Person  # audit administrator: reads the audit trail, nothing else
 
     def client(self) -> TestClient:
         return TestClient(self.app)
@@ -69,11 +70,12 @@ def api(settings: Settings, db_engine: Engine) -> Iterator[Api]:
         admin = _add_person(session, city, f"admin_{city.region.code}", "system_admin", "region")
         reform = _add_person(session, city, f"reform_{city.region.code}", "reform_office", "all")
         root = _add_person(session, city, f"root_{city.region.code}", "system_admin", "all")
+        auditor = _add_person(session, city, f"auditor_{city.region.code}", "audit_admin", "all")
         password_hash = hash_password(PASSWORD)
-        people = [*city.people.values(), *other.people.values(), admin, reform, root]
+        people = [*city.people.values(), *other.people.values(), admin, reform, root, auditor]
         session.add_all(Credential(person_id=p.id, password_hash=password_hash, must_change=False) for p in people)
     app = create_app(settings)
-    yield Api(app, city, other, matter.id, admin, reform, root)
+    yield Api(app, city, other, matter.id, admin, reform, root, auditor)
     app.state.engine.dispose()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -64,3 +65,23 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class AuditRecord(Base):
+    """An administrative action or a security event (log-in, grant, directory or matter change) and who did it.
+
+    Case operations are recorded in the case's own event chain; this is the log of everything else. The
+    tamper-evident SM3 chain over these rows comes with the security issue (it will add the hash columns).
+    """
+
+    __tablename__ = "audit_record"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_kind: Mapped[str] = mapped_column(String(12))  # person | client | system | anonymous
+    actor_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    action: Mapped[str] = mapped_column(String(60))
+    target_kind: Mapped[str | None] = mapped_column(String(30))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    client_ip: Mapped[str | None] = mapped_column(String(45))

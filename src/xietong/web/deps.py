@@ -7,7 +7,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -16,6 +16,7 @@ from xietong.config import Settings
 from xietong.db.base import utcnow
 from xietong.db.session import read_only, unit_of_work
 from xietong.errors import Forbidden, Unauthenticated
+from xietong.security.audit import record
 from xietong.security.auth import find_session, token_person, touch_session
 from xietong.security.principal import Principal, load_principal
 
@@ -72,3 +73,12 @@ def current_principal(request: Request) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def audit(session: Session, request: Request, principal: Principal | None, action: str, **details: Any) -> None:
+    """Record an administrative action in the request's transaction (see ``security/audit.py``)."""
+    target_kind, target_id = details.pop("target_kind", None), details.pop("target_id", None)
+    record(
+        session, principal, action, target_kind=target_kind, target_id=target_id, detail=details,
+        client_ip=request.client.host if request.client else None,
+    )

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from xietong.db.base import utcnow
 from xietong.directory.service import person_out
 from xietong.security import auth
-from xietong.security.principal import load_principal
-from xietong.web.deps import CSRF_HEADER, SESSION_COOKIE, CurrentPrincipal, reading, settings_of, writing
+from xietong.security.principal import Principal, load_principal
+from xietong.web.deps import CSRF_HEADER, SESSION_COOKIE, CurrentPrincipal, audit, reading, settings_of, writing
 
 router = APIRouter(prefix="/auth", tags=["登录与令牌"])
 
@@ -83,6 +83,10 @@ def login(body: LoginIn, request: Request, response: Response) -> MeOut:
             session, username=body.username, password=body.password, now=utcnow(),
             idle_minutes=settings.session_idle_minutes,
         )
+        action = "auth.login" if outcome.error is None else f"auth.login_refused.{outcome.error.code}"
+        who = Principal(kind="person", id=outcome.person_id) if outcome.person_id else None
+        audit(session, request, who, action, target_kind="person", target_id=outcome.person_id,
+              username=body.username)
     outcome.raise_for_failure()  # after the commit, so failed attempts count towards the lock-out
     assert outcome.person_id is not None
     response.set_cookie(
@@ -94,11 +98,12 @@ def login(body: LoginIn, request: Request, response: Response) -> MeOut:
 
 
 @router.post("/logout", status_code=204, summary="退出登录")
-def logout(request: Request, _principal: CurrentPrincipal) -> Response:
+def logout(request: Request, principal: CurrentPrincipal) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        with writing(request) as session:
+    with writing(request) as session:
+        if cookie:
             auth.logout(session, cookie=cookie)
+        audit(session, request, principal, "auth.logout")
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -123,6 +128,7 @@ def change_password(body: PasswordIn, request: Request, principal: CurrentPrinci
             session, person_id=principal.id, old_password=body.old_password, new_password=body.new_password,
             keep_cookie=request.cookies.get(SESSION_COOKIE),
         )
+        audit(session, request, principal, "auth.password_changed", target_kind="person", target_id=principal.id)
     return Response(status_code=204)
 
 
@@ -142,6 +148,8 @@ def create_token(body: TokenIn, request: Request, principal: CurrentPrincipal) -
             session, person_id=principal.id, name=body.name, now=utcnow(), expires_at=body.expires_at
         )
         out = TokenOut.model_validate(issued.token, from_attributes=True)
+        audit(session, request, principal, "auth.token_issued", target_kind="api_token", target_id=out.id,
+              name=out.name, prefix=out.prefix)
     return IssuedTokenOut(**out.model_dump(), token=issued.secret)
 
 
@@ -150,4 +158,5 @@ def revoke_token(token_id: int, request: Request, principal: CurrentPrincipal) -
     assert principal.id is not None
     with writing(request) as session:
         auth.revoke_token(session, person_id=principal.id, token_id=token_id, now=utcnow())
+        audit(session, request, principal, "auth.token_revoked", target_kind="api_token", target_id=token_id)
     return Response(status_code=204)

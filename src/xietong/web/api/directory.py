@@ -30,7 +30,7 @@ from xietong.directory.schemas import (
 from xietong.errors import Forbidden, InvalidInput, TooLarge
 from xietong.security.permissions import may_administer
 from xietong.security.principal import Principal
-from xietong.web.deps import CurrentPrincipal, reading, writing
+from xietong.web.deps import CurrentPrincipal, audit, reading, writing
 
 router = APIRouter(prefix="/directory", tags=["单位库与人员库"])
 
@@ -79,7 +79,10 @@ def list_regions(request: Request, _principal: CurrentPrincipal) -> list[RegionO
 def create_region(body: RegionIn, request: Request, principal: CurrentPrincipal) -> RegionOut:
     _require_admin(principal)
     with writing(request) as session:
-        return RegionOut.model_validate(directory.create_region(session, data=body))
+        region = RegionOut.model_validate(directory.create_region(session, data=body))
+        audit(session, request, principal, "directory.region_created", target_kind="region", target_id=region.id,
+              code=region.code)
+        return region
 
 
 # --- units ---------------------------------------------------------------------------------------------------
@@ -112,6 +115,8 @@ def create_unit(body: UnitIn, request: Request, principal: CurrentPrincipal) -> 
         parent = directory.unit_by_code(session, code=body.parent_code) if body.parent_code else None
         _target_unit_admin(session, principal, body.region_code, parent.id if parent else body.parent_id)
         unit = directory.create_unit(session, data=body)
+        audit(session, request, principal, "directory.unit_created", target_kind="unit", target_id=unit.id,
+              data=body.model_dump())
         return directory.unit_out(session, unit_id=unit.id)
 
 
@@ -120,6 +125,8 @@ def update_unit(unit_id: int, body: UnitUpdate, request: Request, principal: Cur
     with writing(request) as session:
         _require_unit_admin(session, principal, unit_id)
         directory.update_unit(session, unit_id=unit_id, data=body)
+        audit(session, request, principal, "directory.unit_updated", target_kind="unit", target_id=unit_id,
+              changes=body.model_dump(exclude_unset=True))
         return directory.unit_out(session, unit_id=unit_id)
 
 
@@ -127,7 +134,10 @@ def update_unit(unit_id: int, body: UnitUpdate, request: Request, principal: Cur
 def deactivate_unit(unit_id: int, request: Request, principal: CurrentPrincipal) -> dict[str, int]:
     with writing(request) as session:
         _require_unit_admin(session, principal, unit_id)
-        return {"deactivated": directory.deactivate_unit(session, unit_id=unit_id)}
+        count = directory.deactivate_unit(session, unit_id=unit_id)
+        audit(session, request, principal, "directory.unit_deactivated", target_kind="unit", target_id=unit_id,
+              units=count)
+        return {"deactivated": count}
 
 
 @router.get("/units/{unit_id}/posts", summary="单位的岗位")
@@ -141,7 +151,10 @@ def list_posts(unit_id: int, request: Request, _principal: CurrentPrincipal) -> 
 def create_post(unit_id: int, body: PostIn, request: Request, principal: CurrentPrincipal) -> PostOut:
     with writing(request) as session:
         _require_unit_admin(session, principal, unit_id)
-        return PostOut.model_validate(directory.create_post(session, unit_id=unit_id, data=body))
+        post = PostOut.model_validate(directory.create_post(session, unit_id=unit_id, data=body))
+        audit(session, request, principal, "directory.post_created", target_kind="post", target_id=post.id,
+              unit_id=unit_id, code=post.code)
+        return post
 
 
 @router.get("/units/{unit_id}/people", summary="单位的人员（可按岗位）")
@@ -177,6 +190,8 @@ def create_person(body: PersonIn, request: Request, principal: CurrentPrincipal)
             if unit is not None:  # an unknown unit is reported by the service with its field
                 _require_admin(principal, region_id=unit.region_id, unit_path=unit.path)
         person = directory.create_person(session, data=body)
+        audit(session, request, principal, "directory.person_created", target_kind="person", target_id=person.id,
+              username=body.username)
         return directory.person_out(session, person_id=person.id)
 
 
@@ -185,6 +200,8 @@ def update_person(person_id: int, body: PersonUpdate, request: Request, principa
     with writing(request) as session:
         _require_person_admin(session, principal, person_id)
         directory.update_person(session, person_id=person_id, data=body)
+        audit(session, request, principal, "directory.person_updated", target_kind="person", target_id=person_id,
+              changes=body.model_dump(exclude_unset=True))
         return directory.person_out(session, person_id=person_id)
 
 
@@ -195,6 +212,8 @@ def replace_memberships(
     with writing(request) as session:
         _require_person_admin(session, principal, person_id)
         directory.replace_memberships(session, person_id=person_id, memberships=body)
+        audit(session, request, principal, "directory.memberships_replaced", target_kind="person",
+              target_id=person_id, memberships=[m.model_dump() for m in body])
         return directory.person_out(session, person_id=person_id)
 
 
@@ -218,6 +237,8 @@ async def import_units(
     data = await _read_xlsx(file)
     with writing(request) as session:
         summary = xlsx.import_units(session, data=data)
+        audit(session, request, principal, "directory.units_imported", file=file.filename,
+              created=summary.created, updated=summary.updated)
     return {"created": summary.created, "updated": summary.updated}
 
 
@@ -229,6 +250,8 @@ async def import_people(
     data = await _read_xlsx(file)
     with writing(request) as session:
         summary = xlsx.import_people(session, data=data)
+        audit(session, request, principal, "directory.people_imported", file=file.filename,
+              created=summary.created, updated=summary.updated)
     return {"created": summary.created, "updated": summary.updated}
 
 

@@ -28,7 +28,7 @@ from xietong.errors import FieldProblem, Forbidden, InvalidInput, NotFound
 from xietong.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from xietong.security.permissions import may_administer
 from xietong.security.principal import Principal
-from xietong.web.deps import CurrentPrincipal, reading, writing
+from xietong.web.deps import CurrentPrincipal, audit, reading, writing
 
 router = APIRouter(prefix="/matters", tags=["事项库"])
 
@@ -74,7 +74,10 @@ def detail(local_matter_id: int, request: Request, _principal: CurrentPrincipal)
 def create_base(body: BaseMatterIn, request: Request, principal: CurrentPrincipal) -> BaseMatterOut:
     _require_admin(principal)
     with writing(request) as session:
-        return BaseMatterOut.model_validate(catalog.create_base_matter(session, **body.model_dump()))
+        base = BaseMatterOut.model_validate(catalog.create_base_matter(session, **body.model_dump()))
+        audit(session, request, principal, "catalog.base_matter_created", target_kind="base_matter",
+              target_id=base.id, code=base.code)
+        return base
 
 
 @router.post("", status_code=201, summary="新建实施清单事项（某区划某单位实施一个基本目录事项）")
@@ -97,6 +100,8 @@ def create_local(body: LocalMatterIn, request: Request, principal: CurrentPrinci
             session, base=base, region_id=body.region_id, handling_unit_id=body.handling_unit_id, code=body.code,
             name=body.name,
         )
+        audit(session, request, principal, "catalog.local_matter_created", target_kind="local_matter",
+              target_id=local.id, code=local.code)
         return queries.matter_detail(session, local_matter_id=local.id)
 
 
@@ -108,6 +113,8 @@ def draft(local_matter_id: int, body: VersionIn, request: Request, principal: Cu
             session, local=local, form_schema=body.form_schema, materials=body.materials, process=body.process,
             promised_limit_days=body.promised_limit_days, kind=body.kind,
         )
+        audit(session, request, principal, "catalog.version_drafted", target_kind="matter_version",
+              target_id=version.id, local_matter_id=local_matter_id, number=version.number)
         return queries.version_out(session, version, with_process=True)
 
 
@@ -116,4 +123,7 @@ def publish(version_id: int, request: Request, principal: CurrentPrincipal) -> V
     with writing(request) as session:
         version = queries.require_version(session, version_id=version_id)
         _local(session, principal, version.local_matter_id)
-        return queries.version_out(session, catalog.publish_version(session, version_id=version_id))
+        published = catalog.publish_version(session, version_id=version_id)
+        audit(session, request, principal, "catalog.version_published", target_kind="matter_version",
+              target_id=version_id, local_matter_id=published.local_matter_id, number=published.number)
+        return queries.version_out(session, published)
