@@ -23,7 +23,9 @@ PG_ENV = "XIETONG_TEST_DATABASE_URL"
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    """This worker's name, unique to the test run (two runs at once on one server must not share databases)."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"p{os.getpid()}")[:8]
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{run}"
 
 
 @pytest.fixture(scope="session")

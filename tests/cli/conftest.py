@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 import xietong.cli.directory
 import xietong.cli.users  # noqa: F401  (registers the command groups on the root app)
-from tests.conftest import PG_ENV
+from tests.conftest import PG_ENV, _worker
 from xietong.cli import app
 from xietong.config import Settings, normalise_database_url
 from xietong.db import migrate
@@ -42,10 +42,6 @@ class CliDb:
 
     def run(self, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
         return CliRunner().invoke(app, list(args), env={**self.env, **(env or {})}, input=input)
-
-
-def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 @pytest.fixture(scope="session")
