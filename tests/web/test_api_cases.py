@@ -156,3 +156,19 @@ def test_search_pages_with_cursors_and_filters(api: Api) -> None:
     bad = applicant.get("/api/v1/cases", params={"cursor": "not-a-cursor"})
     assert bad.status_code == 422 and bad.json()["code"] == "bad_cursor"
     assert applicant.get("/api/v1/cases", params={"status": ["nonsense"]}).json()["code"] == "bad_status"
+
+
+def test_todo_pages_with_cursors_in_the_same_order_as_one_page(api: Api) -> None:
+    handler = api.login("staffing.clerk.1")
+    for i in range(3):
+        case_id = submit(api.login("office.clerk.0"), api, title=f"待办分页{i}", unit="office")["id"]
+        assert handler.post(f"/api/v1/cases/{case_id}/accept").status_code == 200
+    everything = handler.get("/api/v1/tasks/todo", params={"limit": 200, "with_total": "true"}).json()
+    assert everything["total"] == len(everything["items"]) >= 3
+    paged, cursor = [], None
+    while True:
+        page = handler.get("/api/v1/tasks/todo", params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+        paged += [t["id"] for t in page["items"]]
+        if not (cursor := page["next_cursor"]):
+            break
+    assert paged == [t["id"] for t in everything["items"]]

@@ -249,23 +249,39 @@ def _held_by(principal: Principal) -> ColumnElement[bool]:
     return and_(Task.state == "open", or_(*clauses)) if clauses else false()
 
 
+@dataclass(frozen=True)
+class _TaskList:
+    where: ColumnElement[bool]
+    key: Any  # the task column the list is ordered by (with the id as tie-breaker)
+    descending: bool
+
+
+def _task_page(
+    session: Session, spec: _TaskList, *, limit: int, cursor: str | None, with_total: bool, tz: str,
+    now: datetime | None,
+) -> Page[TaskItem]:
+    limit, now = check_limit(limit), now or utcnow()
+    query = _task_query().where(spec.where)
+    if cursor:
+        query = query.where(
+            after(spec.key, Task.id, decode_cursor(cursor, (datetime, int)), descending=spec.descending)
+        )
+    rows = session.execute(ordered(query, spec.key, Task.id, descending=spec.descending).limit(limit + 1)).all()
+    cal = work_calendar(session.connection(), tz)
+    items = [_task_item(row, now, cal) for row in rows[:limit]]
+    last = rows[limit - 1][0] if len(rows) > limit else None
+    next_cursor = encode_cursor((getattr(last, spec.key.key), last.id)) if last is not None else None
+    total = session.scalar(select(func.count()).select_from(Task).where(spec.where)) if with_total else None
+    return Page(items=items, next_cursor=next_cursor, total=total)
+
+
 def todo(
     session: Session, *, principal: Principal, limit: int = 50, cursor: str | None = None,
     with_total: bool = False, tz: str = "Asia/Shanghai", now: datetime | None = None,
 ) -> Page[TaskItem]:
     """我的待办: the open tasks this person holds, oldest first (first in, first handled)."""
-    limit, now = check_limit(limit), now or utcnow()
-    query = _task_query().where(_held_by(principal))
-    if cursor:
-        query = query.where(after(Task.created_at, Task.id, decode_cursor(cursor, (datetime, int)), descending=False))
-    rows = session.execute(ordered(query, Task.created_at, Task.id, descending=False).limit(limit + 1)).all()
-    cal = work_calendar(session.connection(), tz)
-    items = [_task_item(row, now, cal) for row in rows[:limit]]
-    next_cursor = encode_cursor((items[-1].created_at, items[-1].id)) if len(rows) > limit else None
-    total = (
-        session.scalar(select(func.count()).select_from(Task).where(_held_by(principal))) if with_total else None
-    )
-    return Page(items=items, next_cursor=next_cursor, total=total)
+    spec = _TaskList(_held_by(principal), Task.created_at, descending=False)
+    return _task_page(session, spec, limit=limit, cursor=cursor, with_total=with_total, tz=tz, now=now)
 
 
 def done(
@@ -273,14 +289,6 @@ def done(
     with_total: bool = False, tz: str = "Asia/Shanghai", now: datetime | None = None,
 ) -> Page[TaskItem]:
     """我的已办: tasks this person completed (also on someone's behalf), latest first."""
-    limit, now = check_limit(limit), now or utcnow()
     mine = and_(Task.completed_by_id == principal.id, Task.state == "completed")
-    query = _task_query().where(mine)
-    if cursor:
-        query = query.where(after(Task.completed_at, Task.id, decode_cursor(cursor, (datetime, int)), descending=True))
-    rows = session.execute(ordered(query, Task.completed_at, Task.id, descending=True).limit(limit + 1)).all()
-    cal = work_calendar(session.connection(), tz)
-    items = [_task_item(row, now, cal) for row in rows[:limit]]
-    next_cursor = encode_cursor((items[-1].completed_at, items[-1].id)) if len(rows) > limit else None
-    total = session.scalar(select(func.count()).select_from(Task).where(mine)) if with_total else None
-    return Page(items=items, next_cursor=next_cursor, total=total)
+    spec = _TaskList(mine, Task.completed_at, descending=True)
+    return _task_page(session, spec, limit=limit, cursor=cursor, with_total=with_total, tz=tz, now=now)

@@ -6,6 +6,7 @@ administrator role over the unit's region or subtree (``may_administer(…, "dir
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
@@ -220,39 +221,36 @@ def replace_memberships(
 # --- spreadsheets --------------------------------------------------------------------------------------------
 
 
-async def _read_xlsx(upload: UploadFile) -> bytes:
-    data = await upload.read(MAX_XLSX_BYTES + 1)
+Importer = Callable[..., xlsx.ImportSummary]
+
+
+def _import(request: Request, principal: Principal, upload: UploadFile, importer: Importer, action: str
+            ) -> dict[str, int]:
+    """Check the file, then import it in one transaction (sync: the work is database-bound, not awaitable)."""
+    _require_admin(principal)
+    data = upload.file.read(MAX_XLSX_BYTES + 1)
     if len(data) > MAX_XLSX_BYTES:
         raise TooLarge(code="file_too_large", detail=f"文件不能超过 {MAX_XLSX_BYTES // 1024 // 1024} MB")
     if not data.startswith(b"PK"):
         raise InvalidInput(code="not_xlsx", detail="请上传 .xlsx 格式的 Excel 文件")
-    return data
+    with writing(request) as session:
+        summary = importer(session, data=data)
+        audit(session, request, principal, action, file=upload.filename, created=summary.created,
+              updated=summary.updated)
+    return {"created": summary.created, "updated": summary.updated}
+
+
+XlsxUpload = Annotated[UploadFile, File(description=".xlsx 文件")]
 
 
 @router.post("/import/units", summary="从 .xlsx 导入单位（全部成功或全部不导入）")
-async def import_units(
-    request: Request, principal: CurrentPrincipal, file: Annotated[UploadFile, File(description=".xlsx 文件")]
-) -> dict[str, int]:
-    _require_admin(principal)
-    data = await _read_xlsx(file)
-    with writing(request) as session:
-        summary = xlsx.import_units(session, data=data)
-        audit(session, request, principal, "directory.units_imported", file=file.filename,
-              created=summary.created, updated=summary.updated)
-    return {"created": summary.created, "updated": summary.updated}
+def import_units(request: Request, principal: CurrentPrincipal, file: XlsxUpload) -> dict[str, int]:
+    return _import(request, principal, file, xlsx.import_units, "directory.units_imported")
 
 
 @router.post("/import/people", summary="从 .xlsx 导入人员（全部成功或全部不导入）")
-async def import_people(
-    request: Request, principal: CurrentPrincipal, file: Annotated[UploadFile, File(description=".xlsx 文件")]
-) -> dict[str, int]:
-    _require_admin(principal)
-    data = await _read_xlsx(file)
-    with writing(request) as session:
-        summary = xlsx.import_people(session, data=data)
-        audit(session, request, principal, "directory.people_imported", file=file.filename,
-              created=summary.created, updated=summary.updated)
-    return {"created": summary.created, "updated": summary.updated}
+def import_people(request: Request, principal: CurrentPrincipal, file: XlsxUpload) -> dict[str, int]:
+    return _import(request, principal, file, xlsx.import_people, "directory.people_imported")
 
 
 def _xlsx_response(data: bytes, filename: str) -> Response:
