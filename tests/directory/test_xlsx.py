@@ -12,6 +12,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from xietong import spreadsheets
 from xietong.directory import service as directory
 from xietong.directory import xlsx
 from xietong.directory.models import Membership, Person, Post, Region, Unit
@@ -391,7 +392,7 @@ def test_too_many_rows_or_columns_are_refused(
 
 def test_archives_that_unpack_too_large_are_refused(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     data = workbook(UNIT_HEADER, unit_row("T-1", "某局"))
-    monkeypatch.setattr(xlsx, "MAX_UNPACKED_BYTES", 2_000)
+    monkeypatch.setattr(spreadsheets, "MAX_UNPACKED_BYTES", 2_000)
     with pytest.raises(InvalidInput) as caught:
         xlsx.import_units(session, data=data)
     assert caught.value.code == "import_file_too_large"

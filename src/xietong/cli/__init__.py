@@ -10,6 +10,7 @@ app = typer.Typer(help="xietong 协同 — 机关内部协同办事平台", no_a
 def main() -> None:
     from xietong.cli import db as _db  # noqa: F401  (registers the command groups)
     from xietong.cli import directory as _directory  # noqa: F401
+    from xietong.cli import matters as _matters  # noqa: F401
     from xietong.cli import serve as _serve  # noqa: F401
     from xietong.cli import users as _users  # noqa: F401
     from xietong.cli import worker as _worker  # noqa: F401

@@ -11,16 +11,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session
 
 from xietong.cli import app
-from xietong.cli.common import database, out, reported
+from xietong.cli.common import database, out, progress_bar, read_input, reported
 from xietong.db.session import read_only, unit_of_work
 from xietong.directory import xlsx
-from xietong.errors import InvalidInput
-
-MAX_FILE_BYTES = 64 * 1024 * 1024  # a full 20,000-row sheet is a few MB
 
 directory_app = typer.Typer(help="单位库与人员库：.xlsx 导入导出 (units and people)", no_args_is_help=True)
 app.add_typer(directory_app, name="directory")
@@ -57,8 +53,8 @@ def export_people(output: Output = Path("people.xlsx"), force: Force = False) ->
 
 def _import(file: Path, importer: Importer, noun: str) -> None:
     with reported():
-        data = _read(file)
-        with database() as engine, _progress() as progress:
+        data = read_input(file)
+        with database() as engine, progress_bar() as progress:
             task = progress.add_task("读取并校验", total=None)
 
             def advance(done: int, total: int) -> None:
@@ -79,21 +75,3 @@ def _export(output: Path, force: bool, exporter: Callable[[Session], bytes]) -> 
     temp.write_bytes(data)
     temp.replace(output)
     console.print(f"[green]已导出[/green]：{output}（{len(data) / 1024:.1f} KB）")
-
-
-def _read(file: Path) -> bytes:
-    if file.stat().st_size > MAX_FILE_BYTES:
-        raise InvalidInput(code="import_file_too_large", detail=f"文件超过 {MAX_FILE_BYTES >> 20} MB，未导入")
-    return file.read_bytes()
-
-
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=out(),
-        transient=True,
-    )

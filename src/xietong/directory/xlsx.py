@@ -25,14 +25,12 @@ person in the database is refused even if the same file renames that person.
 
 from __future__ import annotations
 
-import warnings
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from io import BytesIO
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -49,6 +47,7 @@ from xietong.directory.service import (
     update_unit,
 )
 from xietong.errors import FieldProblem, InvalidInput
+from xietong.spreadsheets import cell_text, read_workbook, unreadable
 
 UNIT_COLUMNS = {
     "code": "单位编码",
@@ -71,8 +70,6 @@ _PERSON_LABELS = {**PEOPLE_COLUMNS, "memberships.0": "单位编码", "membership
 _UNIT_UPDATE_FIELDS = {"name", "short_name", "parent_code", "region_code", "function", "uscc"}
 MAX_ROWS = 20_000
 MAX_COLUMNS = 50
-MAX_UNPACKED_BYTES = 64 * 1024 * 1024  # a full 20,000-row sheet unpacks to a few MB; far more is a zip bomb
-MAX_ENTRIES = 1_000
 
 Progress = Callable[[int, int], None]
 Problems = list[tuple[int, FieldProblem]]
@@ -357,49 +354,23 @@ def _raise_if_any(problems: Problems) -> None:
 
 def _read(data: bytes, columns: Mapping[str, str]) -> list[_Row]:
     """The data rows of the first sheet, refusing anything that is not a sane .xlsx with these columns."""
-    _check_archive(data)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # openpyxl warns about features it drops (validation, styles): harmless
-        try:
-            workbook = load_workbook(BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # a malformed file raises anything from zipfile, the XML parser or openpyxl
-            raise _unreadable() from exc
-        try:
-            return _rows(workbook, columns)
-        except InvalidInput:
-            raise
-        except Exception as exc:  # read-only sheets are parsed lazily, so the same holds while reading rows
-            raise _unreadable() from exc
-        finally:
-            workbook.close()
-
-
-def _check_archive(data: bytes) -> None:
-    if not data:
-        raise InvalidInput(code="import_file_empty", detail="上传的文件是空的，请上传 .xlsx 格式的 Excel 文件")
-    try:
-        with zipfile.ZipFile(BytesIO(data)) as archive:
-            entries = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
-        raise _unreadable() from exc
-    # zipfile stops reading an entry at its declared size, so the declared sizes bound what unpacking costs.
-    if len(entries) > MAX_ENTRIES or sum(entry.file_size for entry in entries) > MAX_UNPACKED_BYTES:
-        raise InvalidInput(code="import_file_too_large", detail="文件解压后过大，不像是单位或人员表，未导入")
+    with read_workbook(data, what="单位或人员表") as workbook:
+        return _rows(workbook, columns)
 
 
 def _rows(workbook: Workbook, columns: Mapping[str, str]) -> list[_Row]:
     if not workbook.worksheets:
-        raise _unreadable()
+        raise unreadable()
     sheet = workbook.worksheets[0]
     sheet.reset_dimensions()  # the declared size may be stale or absent; the bounds below are ours
-    header = [_text(value) for value in next(sheet.iter_rows(max_row=1, values_only=True), ())]
+    header = [cell_text(value) for value in next(sheet.iter_rows(max_row=1, values_only=True), ())]
     if any(header[MAX_COLUMNS:]):
         raise InvalidInput(code="import_too_many_columns", detail=f"表头超过 {MAX_COLUMNS} 列，未导入")
     positions = _positions(header, columns)
     rows = []
     lines = sheet.iter_rows(min_row=2, max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS, values_only=True)
     for number, values in enumerate(lines, start=2):
-        texts = [_text(value) for value in values]
+        texts = [cell_text(value) for value in values]
         if any(texts):
             if number > MAX_ROWS + 1:
                 raise InvalidInput(code="import_too_many_rows", detail=f"表格超过 {MAX_ROWS} 行数据，请分批导入")
@@ -423,21 +394,6 @@ def _positions(header: list[str], columns: Mapping[str, str]) -> dict[str, int]:
             positions[name] = found[0]
     _raise_if_any(problems)
     return positions
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # a code or phone typed as a number
-    return str(value).strip()
-
-
-def _unreadable() -> InvalidInput:
-    return InvalidInput(
-        code="import_file_unreadable",
-        detail="无法读取该文件：请上传用 Excel 或 WPS 保存的 .xlsx 文件（不支持 .xls、.csv）",
-    )
 
 
 def _workbook(title: str, header: Iterable[str], rows: Iterable[list[Any]]) -> bytes:
