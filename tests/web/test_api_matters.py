@@ -49,3 +49,21 @@ def test_reform_office_defines_drafts_and_publishes_a_matter(api: Api) -> None:
     assert published.json()["status"] == "published"
     assert reform.post(f"/api/v1/matters/versions/{draft.json()['id']}/publish").status_code == 409
     assert clerk.get(f"/api/v1/matters/{matter_id}").json()["current_version"]["id"] == draft.json()["id"]
+
+
+def test_a_version_exports_as_bpmn_and_imports_back_to_the_same_process(api: Api) -> None:
+    from xietong.engine.bpmn import canonical_process
+
+    clerk = api.login("office.clerk.0")
+    version = clerk.get(f"/api/v1/matters/{api.matter_id}").json()["current_version"]
+    exported = clerk.get(f"/api/v1/matters/versions/{version['id']}/process.bpmn")
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("application/xml")
+    assert exported.headers["content-disposition"].startswith("attachment")
+    imported = clerk.post("/api/v1/matters/process/import-bpmn",
+                          files={"file": ("p.bpmn", exported.content, "application/xml")})
+    assert imported.status_code == 200, imported.text
+    assert canonical_process(imported.json()) == canonical_process(version["process"])
+    hostile = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaa">]><d>&a;</d>'
+    refused = clerk.post("/api/v1/matters/process/import-bpmn", files={"file": ("x.bpmn", hostile, "text/xml")})
+    assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
+    assert clerk.get("/api/v1/matters/versions/999999999/process.bpmn").status_code == 404

@@ -6,12 +6,12 @@ and publishing it retires the previous one; cases keep the version they were sub
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from sqlalchemy.orm import Session
 
-from xietong.catalog import queries
+from xietong.catalog import bpmn_io, queries
 from xietong.catalog import service as catalog
 from xietong.catalog.models import BaseMatter, LocalMatter
 from xietong.catalog.schemas import (
@@ -68,6 +68,22 @@ def find(
 def detail(local_matter_id: int, request: Request, _principal: CurrentPrincipal) -> MatterDetail:
     with reading(request) as session:
         return queries.matter_detail(session, local_matter_id=local_matter_id)
+
+
+@router.post("/process/import-bpmn", summary="把 BPMN 2.0 文件转换为流程定义（不保存；有问题时逐个列出元素和行号）")
+def import_bpmn(
+    _principal: CurrentPrincipal, file: Annotated[UploadFile, File(description=".bpmn 文件（至多 2 MB）")]
+) -> dict[str, Any]:
+    return bpmn_io.process_from_bpmn(file.file.read(bpmn_io.MAX_BPMN_BYTES + 1))
+
+
+@router.get("/versions/{version_id}/process.bpmn", summary="以 BPMN 2.0 导出某个版本的流程", response_class=Response)
+def export_bpmn(version_id: int, request: Request, _principal: CurrentPrincipal) -> Response:
+    with reading(request) as session:
+        data = bpmn_io.bpmn_of_version(session, version_id)
+    headers = {"Content-Disposition": f'attachment; filename="process-{version_id}.bpmn"',
+               "X-Content-Type-Options": "nosniff"}
+    return Response(data, media_type="application/xml", headers=headers)
 
 
 @router.post("/base", status_code=201, summary="新建基本目录事项")
