@@ -172,3 +172,140 @@ def publish_matter(
     )
     catalog.publish_version(session, version_id=version.id)
     return local
+
+
+# -- processes from block trees (random processes in tests/cases/test_properties.py) ------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """A user task. ``assign`` is abstract, so a tree works in every city:
+    ``("post", unit ref, post)``, ``("posts", functions, post)``, ``("people", ((function, post, n), …))``
+    or ``("applicant_leader",)``; a unit ref is ``("function", f)``, ``("handling_unit",)`` or
+    ``("applicant_unit",)``. ``multi`` is the schema's multi-instance block."""
+
+    assign: tuple[Any, ...]
+    multi: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Chain:
+    """Blocks one after the other."""
+
+    parts: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Parallel:
+    """A parallel split into these branches and their join."""
+
+    branches: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An exclusive gateway: ``then`` when ``condition`` holds, else ``otherwise`` (None: skip ahead)."""
+
+    condition: str
+    then: Any
+    otherwise: Any | None
+
+
+@dataclass(frozen=True)
+class Loop:
+    """``body``, then back to its start until ``condition`` holds."""
+
+    body: Any
+    condition: str
+
+
+Stub = tuple[str, dict[str, Any]]  # a flow still to connect: its source node and extra attributes
+
+
+@dataclass
+class ProcessBuilder:
+    """Turns a block tree into a ``xietong.process/1`` document for one city: start → tree → end."""
+
+    city: City
+    nodes: list[dict[str, Any]] = field(default_factory=list)
+    flows: list[dict[str, Any]] = field(default_factory=list)
+    ids: itertools.count[int] = field(default_factory=itertools.count)
+
+    def document(self, top: Any) -> dict[str, Any]:
+        self.nodes.append({"id": "start", "type": "start"})
+        entry, stubs = self.block(top)
+        self.connect([("start", {})], entry)
+        self.nodes.append({"id": "end", "type": "end"})
+        self.connect(stubs, "end")
+        return {"schema": "xietong.process/1", "name": "积木流程", "nodes": self.nodes, "flows": self.flows}
+
+    def node(self, prefix: str, type: str, **values: Any) -> str:
+        node_id = f"{prefix}{next(self.ids)}"
+        self.nodes.append({"id": node_id, "type": type, "name": node_id, **values})
+        return node_id
+
+    def connect(self, stubs: list[Stub], target: str) -> None:
+        for source, extra in stubs:
+            self.flows.append({"id": f"f{next(self.ids)}", "from": source, "to": target, **extra})
+
+    def single_entry(self, entry: str) -> str:
+        """A parallel split takes exactly one incoming flow: put a pass-through gateway before it."""
+        if not entry.startswith("split"):
+            return entry
+        merge = self.node("merge", "exclusive")
+        self.connect([(merge, {"default": True})], entry)
+        return merge
+
+    def block(self, block: Any) -> tuple[str, list[Stub]]:
+        """Add ``block``; returns its entry node and the flows leaving it, still to connect."""
+        if isinstance(block, Step):
+            extra = {"multi": block.multi} if block.multi else {}
+            task = self.node("task", "user_task", assign=self.assign(block.assign), **extra)
+            return task, [(task, {})]
+        if isinstance(block, Chain):
+            entry, stubs = self.block(block.parts[0])
+            for part in block.parts[1:]:
+                part_entry, part_stubs = self.block(part)
+                self.connect(stubs, self.single_entry(part_entry) if len(stubs) > 1 else part_entry)
+                stubs = part_stubs
+            return entry, stubs
+        if isinstance(block, Parallel):
+            split, join = self.node("split", "parallel"), self.node("join", "parallel")
+            for branch in block.branches:
+                branch_entry, branch_stubs = self.block(branch)
+                self.connect([(split, {})], branch_entry)
+                self.connect(branch_stubs, join)
+            return split, [(join, {})]
+        if isinstance(block, Choice):
+            return self._choice(block)
+        assert isinstance(block, Loop)
+        body_entry, body_stubs = self.block(block.body)
+        entry = self.single_entry(body_entry)
+        gateway = self.node("again", "exclusive")
+        self.connect(body_stubs, gateway)
+        self.connect([(gateway, {"default": True})], entry)
+        return entry, [(gateway, {"condition": block.condition})]
+
+    def _choice(self, block: Choice) -> tuple[str, list[Stub]]:
+        gateway = self.node("choice", "exclusive")
+        then_entry, stubs = self.block(block.then)
+        self.connect([(gateway, {"condition": block.condition})], then_entry)
+        if block.otherwise is None:
+            return gateway, [*stubs, (gateway, {"default": True})]
+        other_entry, other_stubs = self.block(block.otherwise)
+        self.connect([(gateway, {"default": True})], other_entry)
+        return gateway, stubs + other_stubs
+
+    def assign(self, spec: tuple[Any, ...]) -> dict[str, Any]:
+        kind = spec[0]
+        if kind == "post":
+            return {"rule": "post", "unit": _unit_ref(spec[1]), "post": spec[2]}
+        if kind == "posts":
+            return {"rule": "posts", "units": [_unit_ref(("function", f)) for f in spec[1]], "post": spec[2]}
+        if kind == "people":
+            return {"rule": "people", "people": [self.city.person(*key).employee_code for key in spec[1]]}
+        return {"rule": "applicant_leader"}
+
+
+def _unit_ref(ref: tuple[str, ...]) -> dict[str, str]:
+    return {"ref": "function", "function": ref[1]} if ref[0] == "function" else {"ref": ref[0]}
