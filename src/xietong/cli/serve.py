@@ -1,4 +1,4 @@
-"""``xietong serve``: run the web server (``--demo`` migrates the embedded database first)."""
+"""``xietong serve``: run the web server (``--demo`` migrates the embedded database and builds the demo city once)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import uvicorn
 from rich.console import Console
 
 from xietong.cli import app
+from xietong.cli.demo import build, print_logins
 from xietong.config import Settings
-from xietong.db import migrate
 from xietong.db.engine import create_db_engine
 from xietong.web.app import create_app
 
@@ -16,8 +16,11 @@ console = Console()
 
 
 @app.command()
-def serve(demo: bool = typer.Option(False, "--demo", help="演示模式：自动建库"),
-          host: str | None = None, port: int | None = None) -> None:
+def serve(
+    demo: bool = typer.Option(False, "--demo", help="演示模式：自动建库并生成演示城市"),
+    host: str | None = None,
+    port: int | None = None,
+) -> None:
     """Run the server."""
     overrides: dict[str, object] = {"demo": demo}
     if host:
@@ -25,9 +28,19 @@ def serve(demo: bool = typer.Option(False, "--demo", help="演示模式：自动
     if port:
         overrides["port"] = port
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    summary = None
     if demo:
         engine = create_db_engine(settings)
-        migrate.upgrade(engine)
-        engine.dispose()
+        try:
+            summary = build(engine, settings, console)
+        finally:
+            engine.dispose()
     console.print(f"[bold]xietong 协同[/bold] http://{settings.host}:{settings.port}/")
+    if summary is not None:
+        counts = summary.counts
+        console.print(
+            f"演示城市：{counts.get('departments', 0)} 个部门，{counts.get('people', 0)} 名人员，"
+            f"{counts.get('local_matters', 0)} 项事项，{counts.get('cases', 0):,} 件办件"
+        )
+        print_logins(console, summary)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)

@@ -1,1 +1,1 @@
-"""Demo data for a city shaped like 丽水 (Lishui): regions, units, people and the matter catalogue."""
+"""The demo city shaped like 丽水 (Lishui): its data (city, catalogue) and the loader that builds it, with history."""

@@ -636,6 +636,7 @@ def build_catalogue(city: City, seed: int = 2026) -> Catalogue:
             profile = _profile(base)
             quick = base.endswith(_QUICK_ENDINGS)
             kind = "immediate" if rng.random() < (0.6 if quick else 0.08) else "promised"
+            params: tuple[str, ...]
             if kind == "immediate":
                 template, params = rng.choice(("direct", "direct", "review")), ()
             else:

@@ -1,6 +1,6 @@
 """The demo city: regions, units (departments and their offices), posts and people.
 
-:func:`build_city` is a pure, deterministic data builder (stdlib only, ``random.Random(seed)``).
+:func:`build_city` is a pure, deterministic data builder (``random.Random(seed)``).
 
 Keys and codes:
 
@@ -8,7 +8,8 @@ Keys and codes:
 * a department's key is ``"<region code>.<function>"`` (``331100.finance``); its internal offices
   are ``"<department key>.o1"`` …, with ``function`` None and ``uscc`` None;
 * departments carry a 统一社会信用代码 ``11<division><organisation code><check>`` whose
-  organisation code (GB 11714) and final check character (GB 32100-2015) are both correct;
+  organisation code (GB 11714) and final check character (GB 32100-2015, computed by
+  :func:`xietong.directory.schemas.uscc_check_char`) are both correct;
   the zone's bodies are registered under the city's division code 331100;
 * people have employee codes ``E<region code><4 digits>``; generated people log in with the
   lowercased employee code, the named demo log-ins (:data:`DEMO_LOGINS`) with fixed names.
@@ -22,6 +23,7 @@ from functools import cached_property
 from typing import NamedTuple
 
 from xietong.demo import names as n
+from xietong.directory.schemas import uscc_check_char
 
 __all__ = [
     "DEMO_LOGINS",
@@ -35,13 +37,9 @@ __all__ = [
     "RoleGrant",
     "Unit",
     "build_city",
-    "is_valid_uscc",
     "org_code_check",
-    "uscc_check",
 ]
 
-USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 POST_CODES: tuple[str, ...] = tuple(code for code, _ in n.POSTS)
@@ -215,23 +213,10 @@ def org_code_check(body: str) -> str:
     return {10: "X", 11: "0"}.get(c, str(c))
 
 
-def uscc_check(first17: str) -> str:
-    """Check character of the first 17 characters of a 统一社会信用代码 (GB 32100-2015)."""
-    total = sum(USCC_CHARS.index(ch) * w for ch, w in zip(first17, USCC_WEIGHTS, strict=True))
-    return USCC_CHARS[(31 - total % 31) % 31]
-
-
-def is_valid_uscc(code: str) -> bool:
-    """Whether ``code`` is a well-formed 统一社会信用代码 with a correct check character."""
-    if len(code) != 18 or any(ch not in USCC_CHARS for ch in code):
-        return False
-    return uscc_check(code[:17]) == code[17]
-
-
 def _make_uscc(division: str, serial: int) -> str:
     body = f"00{serial:06d}"
     first17 = f"11{division}{body}{org_code_check(body)}"
-    return first17 + uscc_check(first17)
+    return first17 + uscc_check_char(first17)
 
 
 # ---------------------------------------------------------------------------
@@ -378,11 +363,11 @@ def build_city(seed: int = 2026) -> City:
         for post in POST_CODES:
             for i in range(counts[post]):
                 username = named.get((dept.key, post)) if i == 0 else None
-                office = rng.choice(offices) if post in ("clerk", "section_chief") else None
+                seat = rng.choice(offices) if post in ("clerk", "section_chief") else None
                 title = post_names[post]
                 if username in DEMO_LOGINS:
                     title = DEMO_LOGINS[username][2]
-                add(dept, post, username, office, title)
+                add(dept, post, username, seat, title)
     by_key = {u.key: u for u in units}
     for username in _ADMIN_ROLES:
         dept_key, _, title = DEMO_LOGINS[username]
