@@ -22,7 +22,8 @@ def serve(
     port: int | None = None,
 ) -> None:
     """Run the server."""
-    overrides: dict[str, object] = {"demo": demo}
+    # The demo is one process: it runs the worker (change-log sequencer…) in a thread of its own.
+    overrides: dict[str, object] = {"demo": demo, "run_worker_in_process": True} if demo else {}
     if host:
         overrides["host"] = host
     if port:
