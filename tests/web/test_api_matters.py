@@ -49,6 +49,17 @@ def test_reform_office_defines_drafts_and_publishes_a_matter(api: Api) -> None:
     assert published.json()["status"] == "published"
     assert reform.post(f"/api/v1/matters/versions/{draft.json()['id']}/publish").status_code == 409
     assert clerk.get(f"/api/v1/matters/{matter_id}").json()["current_version"]["id"] == draft.json()["id"]
+    applicant = api.login("office.clerk.1")
+    body = {"local_matter_id": matter_id, "applicant_unit_id": api.city.units["office"].id, "form": {"title": "废止前"}}
+    assert applicant.post("/api/v1/cases", json=body).status_code == 201
+
+    assert clerk.post(f"/api/v1/matters/{matter_id}/retire").status_code == 403
+    retired = reform.post(f"/api/v1/matters/{matter_id}/retire").json()
+    assert retired["status"] == "retired" and retired["current_version"] is None
+    assert [v["status"] for v in retired["versions"]] == ["retired"]
+    assert reform.post(f"/api/v1/matters/{matter_id}/retire").status_code == 409
+    refused = applicant.post("/api/v1/cases", json={**body, "form": {"title": "废止后"}})
+    assert refused.status_code in (404, 409, 422) and refused.headers["content-type"] == "application/problem+json"
 
 
 def test_a_version_exports_as_bpmn_and_imports_back_to_the_same_process(api: Api) -> None:

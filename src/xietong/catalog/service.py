@@ -150,3 +150,20 @@ def publish_version(session: Session, *, version_id: int) -> MatterVersion:
     session.execute(update(LocalMatter).where(LocalMatter.id == version.local_matter_id).values(status="published"))
     session.flush()
     return version
+
+
+def retire_matter(session: Session, *, local_matter_id: int) -> LocalMatter:
+    """Stop offering a local matter (废止): its published version retires; running cases keep their version."""
+    local = session.get(LocalMatter, local_matter_id, with_for_update=True)
+    if local is None:
+        raise NotFound(code="matter_not_found", detail="事项不存在")
+    if local.status != "published":
+        raise Conflict(code="matter_not_published", detail="只有已发布的事项可以废止")
+    session.execute(
+        update(MatterVersion)
+        .where(MatterVersion.local_matter_id == local_matter_id, MatterVersion.status == "published")
+        .values(status="retired", retired_at=utcnow())
+    )
+    local.status = "retired"
+    session.flush()
+    return local

@@ -143,3 +143,13 @@ def publish(version_id: int, request: Request, principal: CurrentPrincipal) -> V
         audit(session, request, principal, "catalog.version_published", target_kind="matter_version",
               target_id=version_id, local_matter_id=published.local_matter_id, number=published.number)
         return queries.version_out(session, published)
+
+
+@router.post("/{local_matter_id}/retire", summary="废止事项（已发布版本随之废止，在办办件不受影响）")
+def retire(local_matter_id: int, request: Request, principal: CurrentPrincipal) -> MatterDetail:
+    with writing(request) as session:
+        _local(session, principal, local_matter_id)
+        catalog.retire_matter(session, local_matter_id=local_matter_id)
+        audit(session, request, principal, "catalog.matter_retired", target_kind="local_matter",
+              target_id=local_matter_id)
+        return queries.matter_detail(session, local_matter_id=local_matter_id)
