@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,23 +29,31 @@ def _worker() -> str:
     return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{run}"
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def own_database(name: str, tmp: Path) -> Iterator[str]:
+    """A new SQLite file in ``tmp``, or a PostgreSQL database of this run's own, dropped afterwards."""
     base = os.environ.get(PG_ENV)
     if not base:
-        path: Path = tmp_path_factory.mktemp("db") / "test.db"
-        yield f"sqlite:///{path}"
+        yield f"sqlite:///{tmp / f'{name}.db'}"
         return
     url = make_url(normalise_database_url(base))
-    name = f"xietong_test_{_worker()}"
+    database = f"xietong_{name}_{_worker()}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{database}"'))
+    try:
+        yield url.set(database=database).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with own_database("test", tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

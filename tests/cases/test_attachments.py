@@ -9,7 +9,6 @@ import struct
 import threading
 import time
 import zipfile
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from xietong.catalog.forms import ALLOWED_FORMATS
 from xietong.config import Settings
 from xietong.db.base import utcnow
 from xietong.db.session import unit_of_work
+from xietong.demo.samples import pdf_bytes, png_bytes
 from xietong.directory.models import Person
 from xietong.errors import Forbidden, InvalidInput, NotFound, TooLarge
 from xietong.security.principal import SYSTEM_PRINCIPAL, Grant, Principal
@@ -36,39 +36,6 @@ MATERIALS = [{"code": "M1", "name": "申请书", "required": True, "formats": ["
 
 
 # --- real files, made here ---------------------------------------------------------------------------------
-
-
-def pdf_bytes(text: str = "hello") -> bytes:
-    """A one-page PDF with a correct cross-reference table."""
-    stream = f"BT /F1 12 Tf 10 10 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 50] /Contents 4 0 R >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
-
-
-def png_bytes() -> bytes:
-    """A 1×1 grey PNG."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\x80")) + chunk(b"IEND", b"")
-    )
 
 
 def jpeg_bytes() -> bytes:

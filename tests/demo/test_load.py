@@ -9,25 +9,23 @@ build into a SQLite file must come out the same.
 from __future__ import annotations
 
 import itertools
-import os
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from tests.conftest import own_database
 from xietong.cases.enums import OPEN_STATUSES, CaseStatus
 from xietong.cases.models import Attachment, Case, CaseParty, Event
 from xietong.catalog.forms import parse_form_schema, validate_form
 from xietong.catalog.models import MatterVersion
 from xietong.clock.cards import Card, card_for
-from xietong.config import Settings, normalise_database_url
+from xietong.config import Settings
 from xietong.db import migrate
 from xietong.db.engine import create_db_engine
 from xietong.db.session import read_only
@@ -56,25 +54,6 @@ class Built:
     summary: DemoSummary
 
 
-@contextmanager
-def _own_database(name: str, tmp: Path) -> Iterator[str]:
-    """A new SQLite file, or a PostgreSQL database created here and dropped afterwards."""
-    base = os.environ.get(PG_ENV)
-    if not base:
-        yield f"sqlite:///{tmp / f'{name}.db'}"
-        return
-    url = make_url(normalise_database_url(base))
-    database = f"xietong_{name}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{database}"'))
-    yield url.set(database=database).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def _build(url: str, data_dir: Path, *, fork: bool) -> Built:
     settings = Settings(database_url=url, data_dir=data_dir, demo=True)
     engine = create_db_engine(settings)
@@ -86,7 +65,7 @@ def _build(url: str, data_dir: Path, *, fork: bool) -> Built:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     tmp = tmp_path_factory.mktemp("demo")
-    with _own_database("demo", tmp) as url:
+    with own_database("demo", tmp) as url:
         result = _build(url, tmp, fork=True)
         yield result
         result.engine.dispose()

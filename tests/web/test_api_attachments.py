@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.cases.test_attachments import MATERIALS, pdf_bytes, png_bytes
+from tests.cases.test_attachments import MATERIALS
 from tests.factories import joint_approval_process, publish_matter
 from tests.web.conftest import Api
 from xietong.config import Settings
 from xietong.db.session import unit_of_work
+from xietong.demo.samples import pdf_bytes, png_bytes
 from xietong.web.app import create_app
 
 

@@ -28,9 +28,9 @@ class Sample:
         return hashlib.sha256(self.content).hexdigest()
 
 
-def _pdf() -> bytes:
-    """A one-page PDF 1.4 with a correct cross-reference table."""
-    stream = b"BT /F1 18 Tf 72 760 Td (xietong demo material) Tj ET"
+def pdf_bytes(text: str = "xietong demo material") -> bytes:
+    """A one-page PDF 1.4 with a correct cross-reference table (the tests' real PDF too)."""
+    stream = f"BT /F1 18 Tf 72 760 Td ({text}) Tj ET".encode()
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -51,8 +51,8 @@ def _pdf() -> bytes:
     return bytes(out)
 
 
-def _png() -> bytes:
-    """A 16 × 16 grey PNG."""
+def png_bytes() -> bytes:
+    """A 16 × 16 grey PNG (the tests' real PNG too)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
@@ -117,8 +117,8 @@ def _xlsx() -> bytes:
 def samples() -> dict[str, Sample]:
     """Extension -> sample file, for the formats the demo attaches."""
     return {
-        "pdf": Sample("pdf", "application/pdf", _pdf()),
-        "png": Sample("png", "image/png", _png()),
+        "pdf": Sample("pdf", "application/pdf", pdf_bytes()),
+        "png": Sample("png", "image/png", png_bytes()),
         "xlsx": Sample("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", _xlsx()),
     }
 
