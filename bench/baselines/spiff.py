@@ -186,6 +186,24 @@ def _snapshot_path(cache_dir: Path, history: int, lift_depth_cap: bool) -> Path:
     return cache_dir / f"spiff-{version}-{digest}-{cap}-deny-{history}.json"
 
 
+def _best_snapshot(
+    cache_dir: Path | None, above: int, target: int, lift_depth_cap: bool
+) -> tuple[int, BpmnWorkflow] | None:
+    """The furthest cached state with ``above < history <= target`` (earlier runs' partial progress counts)."""
+    if cache_dir is None or not cache_dir.exists():
+        return None
+    prefix = _snapshot_path(cache_dir, 0, lift_depth_cap).name.removesuffix("0.json")
+    lengths = sorted(
+        (int(f.name[len(prefix) : -len(".json")]) for f in cache_dir.glob(f"{prefix}*.json")),
+        reverse=True,
+    )
+    for history in (h for h in lengths if above < h <= target):
+        wf = _load_snapshot(_snapshot_path(cache_dir, history, lift_depth_cap))
+        if wf is not None:
+            return history, wf
+    return None
+
+
 def _load_snapshot(path: Path | None) -> BpmnWorkflow | None:
     if path is None or not path.exists():
         return None
@@ -243,19 +261,20 @@ def _history_case(
             if target is None:
                 break
             if history < target:
-                path = _snapshot_path(cache_dir, target, lift_depth_cap) if cache_dir else None
-                cached = _load_snapshot(path)
+                cached = _best_snapshot(cache_dir, history, target, lift_depth_cap)
                 if cached is not None:
-                    wf, history = cached, target
-                    snapshots_used.append(target)
-                else:
-                    # fast-forward in memory (no serialization), untimed
-                    while history < target and not budget.exceeded():
-                        _complete_in_memory(wf, _next_ready(wf, ready, history), deny_reviews=True)
-                        ready = _ready_ids(wf)
-                        history += 1
-                    if history == target:
-                        _save_snapshot(path, wf)
+                    history, wf = cached
+                    snapshots_used.append(history)
+                    ready = _ready_ids(wf)
+                resumed_at = history
+                # fast-forward in memory (no serialization), untimed
+                while history < target and not budget.exceeded():
+                    _complete_in_memory(wf, _next_ready(wf, ready, history), deny_reviews=True)
+                    ready = _ready_ids(wf)
+                    history += 1
+                if cache_dir is not None and history > resumed_at:
+                    # the target, or as far as the budget went: the next run resumes from here
+                    _save_snapshot(_snapshot_path(cache_dir, history, lift_depth_cap), wf)
                 ready = _ready_ids(wf)
                 _store(db, wf_id, wf)
                 continue

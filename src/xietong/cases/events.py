@@ -35,10 +35,13 @@ SYSTEM = Actor("system", None)
 
 def jsonable(value: Any) -> Any:
     """Datetimes as ISO strings, recursively; the event delta is plain JSON."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or kind is float or value is None:
+        return value
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {k if type(k) is str else str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     return value
@@ -60,6 +63,37 @@ def event_hash(
     return hashlib.new("sm3", payload.encode()).hexdigest()
 
 
+def event_row(
+    *,
+    case_id: int,
+    prev_seq: int,
+    prev_hash: str,
+    type: str,
+    actor: Actor,
+    at: datetime,
+    delta: dict[str, Any],
+) -> tuple[dict[str, Any], int, str]:
+    """The next event of the case as a row to insert, with the new chain head (seq, hash) for the case row."""
+    seq = prev_seq + 1
+    prev = prev_hash or GENESIS
+    delta = jsonable(delta)
+    digest = event_hash(prev, case_id=case_id, seq=seq, type=type, actor=actor, at=at, delta=delta)
+    row = {
+        "case_id": case_id,
+        "seq": seq,
+        "type": type,
+        "actor_kind": actor.kind,
+        "actor_id": actor.id,
+        "acting_for_id": actor.acting_for_id,
+        "at": at,
+        "delta": delta,
+        "prev_hash": prev,
+        "hash": digest,
+        "position": None,
+    }
+    return row, seq, digest
+
+
 def append_event(
     conn: Connection,
     *,
@@ -72,24 +106,8 @@ def append_event(
     delta: dict[str, Any],
 ) -> tuple[int, str]:
     """Insert the next event of the case; returns the new chain head (seq, hash) for the case row."""
-    seq = prev_seq + 1
-    prev = prev_hash or GENESIS
-    delta = jsonable(delta)
-    digest = event_hash(prev, case_id=case_id, seq=seq, type=type, actor=actor, at=at, delta=delta)
-    conn.execute(
-        _INSERT_EVENT,
-        {
-            "case_id": case_id,
-            "seq": seq,
-            "type": type,
-            "actor_kind": actor.kind,
-            "actor_id": actor.id,
-            "acting_for_id": actor.acting_for_id,
-            "at": at,
-            "delta": delta,
-            "prev_hash": prev,
-            "hash": digest,
-            "position": None,
-        },
+    row, seq, digest = event_row(
+        case_id=case_id, prev_seq=prev_seq, prev_hash=prev_hash, type=type, actor=actor, at=at, delta=delta
     )
+    conn.execute(_INSERT_EVENT, row)
     return seq, digest

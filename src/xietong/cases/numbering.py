@@ -9,20 +9,24 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
 from xietong.system.models import Counter
 
 COUNTER = Counter.__table__
+# One upsert per dialect, built once: the compiled form comes from SQLAlchemy's cache.
+_ADVANCE = {
+    name: dialect.insert(COUNTER)
+    .values(key=bindparam("b_key"), value=1)
+    .on_conflict_do_update(index_elements=["key"], set_={"value": COUNTER.c.value + 1})
+    .returning(COUNTER.c.value)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 def next_case_number(conn: Connection, *, region_code: str, at: datetime, tz: str) -> str:
     """Allocate the next number for ``region_code`` on the local date of ``at``."""
     day = at.astimezone(ZoneInfo(tz)).strftime("%Y%m%d")
-    key = f"case:{region_code}:{day}"
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(COUNTER).values(key=key, value=1)
-    stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"value": COUNTER.c.value + 1})
-    value = conn.execute(stmt.returning(COUNTER.c.value)).scalar_one()
+    value = conn.execute(_ADVANCE[conn.dialect.name], {"b_key": f"case:{region_code}:{day}"}).scalar_one()
     return f"XT{region_code}{day}{value:06d}"

@@ -118,12 +118,16 @@ class Run:
     def scope_by_id(self, scope_id: int) -> ScopeRow:
         """An active scope of the case with its parents linked (loaded once per run)."""
         if self._scopes is None:
-            rows = self.loader.active_scopes(self.case.id)
-            self._scopes = {row.id: row for row in rows if row.id is not None}
-            for row in rows:
-                if row.parent_id is not None:
-                    row.parent = self._scopes.get(row.parent_id)
+            self.preload_scopes(self.loader.active_scopes(self.case.id))
+        assert self._scopes is not None
         return self._scopes[scope_id]
+
+    def preload_scopes(self, rows: list[ScopeRow]) -> None:
+        """Hand the run the case's active scopes read along with something else (saves the loader a query)."""
+        self._scopes = {row.id: row for row in rows if row.id is not None}
+        for row in rows:
+            if row.parent_id is not None:
+                row.parent = self._scopes.get(row.parent_id)
 
     def open_scope(self, kind: str, node_id: str, parent: ScopeRow | None, **values: Any) -> ScopeRow:
         self.case.scope_seq += 1

@@ -1,15 +1,19 @@
 """Persistence of engine state with SQLAlchemy Core: statements built once, constant rows per step.
 
 The ORM costs about 4x on this path (measured while planning), so tasks, scopes and timers are
-read and written here with Core on the caller's connection and transaction.
+read and written here with Core on the caller's connection and transaction. Every statement is
+built once at import with ``bindparam`` placeholders, so executing it reuses the compiled form
+from SQLAlchemy's cache; rows of one kind are written in one call (a multi-row INSERT … RETURNING,
+an executemany UPDATE), so a step costs the same few round trips whatever it opens or closes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from xietong.engine.models import Scope, Task
@@ -20,76 +24,154 @@ SCOPE = Scope.__table__
 TASK = Task.__table__
 TIMER = Timer.__table__
 
-_ACTIVE_SCOPES = select(SCOPE).where(SCOPE.c.state == "active")
-_OPEN_TASKS_OF_SCOPE = select(TASK).where(TASK.c.state == "open")
-_INSERT_SCOPE = insert(SCOPE).returning(SCOPE.c.id)
-_INSERT_TASKS = insert(TASK).returning(TASK.c.id, sort_by_parameter_order=True)
+_ACTIVE_SCOPES = select(SCOPE).where(SCOPE.c.case_id == bindparam("b_case_id"), SCOPE.c.state == "active")
+_OPEN_TASKS_OF_SCOPE = select(TASK).where(TASK.c.scope_id == bindparam("b_scope_id"), TASK.c.state == "open")
+# New rows come back with the columns that tell them apart within one run (a scope's generation is
+# unique in its case; a task's scope, node and signer order are unique in one run), so a multi-row
+# INSERT … RETURNING maps ids to rows without asking the database for parameter order — which
+# SQLAlchemy can only give on SQLite by inserting one row per statement.
+_SCOPE_KEY = ("generation",)
+_TASK_KEY = ("scope_id", "node_id", "seq")
+_INSERT_SCOPES = insert(SCOPE).returning(SCOPE.c.id, *(SCOPE.c[k] for k in _SCOPE_KEY))
+_INSERT_SCOPES_IN_ORDER = insert(SCOPE).returning(SCOPE.c.id, sort_by_parameter_order=True)
+_INSERT_TASKS = insert(TASK).returning(TASK.c.id, *(TASK.c[k] for k in _TASK_KEY))
+_INSERT_TASKS_IN_ORDER = insert(TASK).returning(TASK.c.id, sort_by_parameter_order=True)
 _INSERT_TIMERS = insert(TIMER)
-_COMPLETE_TASK = update(TASK).where(TASK.c.state == "open").values(state="completed")
+_COMPLETE_TASK = (
+    update(TASK)
+    .where(TASK.c.id == bindparam("b_id"), TASK.c.state == "open")
+    .values(
+        state="completed",
+        completed_by_id=bindparam("b_by"),
+        completed_at=bindparam("b_now"),
+        claimed_at=bindparam("b_now"),
+        outcome=bindparam("b_outcome"),
+        opinion=bindparam("b_opinion"),
+    )
+)
+SCOPE_CHANGES = ("state", "arrived", "approved_count", "denied_count", "outcome", "closed_at")
+
+
+def scope_update(prefix: str) -> Any:
+    """``UPDATE scope SET <SCOPE_CHANGES> WHERE id = …`` with parameters named ``prefix`` + column."""
+    return (
+        update(SCOPE)
+        .where(SCOPE.c.id == bindparam(f"{prefix}id"))
+        .values({c: bindparam(f"{prefix}{c}", type_=SCOPE.c[c].type) for c in SCOPE_CHANGES})
+    )
+
+
+_UPDATE_SCOPE = scope_update("b_")
+_CANCEL_TASKS = (
+    update(TASK)
+    .where(TASK.c.id.in_(bindparam("b_ids", expanding=True)), TASK.c.state == "open")
+    .values(state="cancelled", completed_at=bindparam("b_now"))
+)
+
+
+# PostgreSQL: the guarded completion and the case's active scopes in one round trip. The scopes are
+# read in the statement's own snapshot, taken after the caller locked the case row, so they are
+# as fresh as a separate read would be (unlike columns joined into the locking SELECT itself).
+_DONE = _COMPLETE_TASK.returning(TASK.c.id).cte("done")
+_ONE = select(literal(1).label("one")).subquery("one")
+_COMPLETE_TASK_WITH_SCOPES = select(
+    select(func.count()).select_from(_DONE).scalar_subquery().label("won"), *SCOPE.c
+).select_from(
+    _ONE.outerjoin(SCOPE, and_(SCOPE.c.case_id == bindparam("b_case_id"), SCOPE.c.state == "active"))
+)
 
 
 class EngineStore:
     """Reads and writes engine rows inside the caller's transaction."""
 
-    def __init__(self, session: Session) -> None:
-        self.conn: Connection = session.connection()
+    def __init__(self, session: Session | Connection) -> None:
+        self.conn: Connection = session if isinstance(session, Connection) else session.connection()
 
     # -- reads -----------------------------------------------------------------------------------
     def active_scopes(self, case_id: int) -> list[ScopeRow]:
-        rows = self.conn.execute(_ACTIVE_SCOPES.where(SCOPE.c.case_id == case_id)).mappings()
+        rows = self.conn.execute(_ACTIVE_SCOPES, {"b_case_id": case_id}).mappings()
         return [_scope_row(r) for r in rows]
 
     def open_tasks(self, scope_id: int) -> list[TaskRow]:
-        rows = self.conn.execute(_OPEN_TASKS_OF_SCOPE.where(TASK.c.scope_id == scope_id)).mappings()
+        rows = self.conn.execute(_OPEN_TASKS_OF_SCOPE, {"b_scope_id": scope_id}).mappings()
         return [task_row(r) for r in rows]
 
     # -- writes ----------------------------------------------------------------------------------
     def complete_task(self, task_id: int, *, by: int, approved: bool, opinion: str | None, now: datetime) -> bool:
         """The guarded completion: True for the one caller whose UPDATE found the task still open."""
+        outcome = "approve" if approved else "deny"
         result = self.conn.execute(
-            _COMPLETE_TASK.where(TASK.c.id == task_id),
-            {
-                "completed_by_id": by,
-                "completed_at": now,
-                "outcome": "approve" if approved else "deny",
-                "opinion": opinion,
-                "claimed_at": now,
-            },
+            _COMPLETE_TASK, {"b_id": task_id, "b_by": by, "b_now": now, "b_outcome": outcome, "b_opinion": opinion}
         )
         return result.rowcount == 1
 
+    def complete_task_with_scopes(
+        self, task_id: int, case_id: int, *, by: int, approved: bool, opinion: str | None, now: datetime
+    ) -> tuple[bool, list[ScopeRow]]:
+        """The guarded completion, and the case's active scopes for a run that will need them."""
+        if self.conn.dialect.name != "postgresql":
+            done = self.complete_task(task_id, by=by, approved=approved, opinion=opinion, now=now)
+            return done, self.active_scopes(case_id) if done else []
+        outcome = "approve" if approved else "deny"
+        params = {"b_id": task_id, "b_by": by, "b_now": now, "b_outcome": outcome, "b_opinion": opinion}
+        rows = self.conn.execute(_COMPLETE_TASK_WITH_SCOPES, {**params, "b_case_id": case_id}).mappings().all()
+        return rows[0]["won"] == 1, [_scope_row(r) for r in rows if r["id"] is not None]
+
     def write(self, run: Run) -> None:
         """Insert and update every row the run created or changed."""
-        for scope in run.new_scopes:
-            scope.parent_id = scope.parent.id if scope.parent is not None else scope.parent_id
-            scope.id = self.conn.execute(_INSERT_SCOPE, _scope_values(scope, run.now)).scalar_one()
-        for scope in run.changed_scopes:
-            closed = run.now if scope.state != "active" else None
-            self.conn.execute(
-                update(SCOPE)
-                .where(SCOPE.c.id == scope.id)
-                .values(
-                    state=scope.state,
-                    arrived=scope.arrived,
-                    approved_count=scope.approved_count,
-                    denied_count=scope.denied_count,
-                    outcome=scope.outcome,
-                    closed_at=closed,
-                )
-            )
+        for kind, rows in self.write_new(run):
+            if kind == "scope":
+                _execute(self.conn, _UPDATE_SCOPE, [{f"b_{k}": v for k, v in row.items()} for row in rows])
+            else:
+                _execute(self.conn, _INSERT_TIMERS, rows)
+
+    def write_new(self, run: Run) -> list[tuple[str, list[dict[str, Any]]]]:
+        """Insert the run's new scopes and tasks (it needs their ids) and cancel what it cancelled.
+
+        Returns the remaining writes for the caller to send with its own (in one statement where
+        the database allows): ``("scope", changed scope rows)`` and ``("timer", new task timers)``.
+        """
+        if run.new_scopes:
+            self._insert_scopes(run.new_scopes, run.now)
         cancelled = [t.id for t in run.closed_tasks if t.state == "cancelled" and t.id is not None]
         if cancelled:
-            self.conn.execute(
-                update(TASK)
-                .where(TASK.c.id.in_(cancelled), TASK.c.state == "open")
-                .values(state="cancelled", completed_at=run.now)
-            )
-        if run.new_tasks:
-            self._insert_tasks(run.new_tasks)
+            self.conn.execute(_CANCEL_TASKS, {"b_ids": cancelled, "b_now": run.now})
+        timers = self._insert_tasks(run.new_tasks) if run.new_tasks else []
+        changed = [
+            {
+                "id": s.id,
+                "state": s.state,
+                "arrived": s.arrived,
+                "approved_count": s.approved_count,
+                "denied_count": s.denied_count,
+                "outcome": s.outcome,
+                "closed_at": run.now if s.state != "active" else None,
+            }
+            for s in run.changed_scopes
+        ]
+        return [(kind, rows) for kind, rows in (("scope", changed), ("timer", timers)) if rows]
 
-    def _insert_tasks(self, tasks: list[TaskRow]) -> None:
-        values = [_task_values(t) for t in tasks]
-        ids = self.conn.execute(_INSERT_TASKS, values).scalars().all()
+    def _insert_scopes(self, scopes: list[ScopeRow], now: datetime) -> None:
+        """One multi-row INSERT per level of nesting: a child needs its new parent's id."""
+        pending = scopes
+        while pending:
+            level = [s for s in pending if s.parent is None or s.parent.id is not None]
+            if not level:
+                raise RuntimeError("new scopes whose parents are never written")
+            for scope in level:
+                scope.parent_id = scope.parent.id if scope.parent is not None else scope.parent_id
+            ids = _insert_returning_ids(
+                self.conn, _INSERT_SCOPES, _INSERT_SCOPES_IN_ORDER, _SCOPE_KEY, [_scope_values(s, now) for s in level]
+            )
+            for scope, scope_id in zip(level, ids, strict=True):
+                scope.id = int(scope_id)
+            pending = [s for s in pending if s.id is None]
+
+    def _insert_tasks(self, tasks: list[TaskRow]) -> list[dict[str, Any]]:
+        """Insert ``tasks``; returns their ``task_due`` timer rows."""
+        ids = _insert_returning_ids(
+            self.conn, _INSERT_TASKS, _INSERT_TASKS_IN_ORDER, _TASK_KEY, [_task_values(t) for t in tasks]
+        )
         timers = []
         for task, task_id in zip(tasks, ids, strict=True):
             task.id = int(task_id)
@@ -105,8 +187,25 @@ class EngineStore:
                         "attempts": 0,
                     }
                 )
-        if timers:
-            self.conn.execute(_INSERT_TIMERS, timers)
+        return timers
+
+
+def _execute(conn: Connection, statement: Any, rows: list[dict[str, Any]]) -> None:
+    """One row as a plain execute, several as one executemany call."""
+    conn.execute(statement, rows[0] if len(rows) == 1 else rows)
+
+
+def _insert_returning_ids(
+    conn: Connection, by_key: Any, in_order: Any, key: tuple[str, ...], rows: list[dict[str, Any]]
+) -> Sequence[Any]:
+    """Insert ``rows`` in one statement; their new ids in the order of ``rows``."""
+    if len(rows) == 1:
+        return [conn.execute(by_key, rows[0]).scalar_one()]
+    wanted = [tuple(row[k] for k in key) for row in rows]
+    if len(set(wanted)) < len(wanted):  # rows the key cannot tell apart: let SQLAlchemy keep the order
+        return conn.execute(in_order, rows).scalars().all()
+    ids = {tuple(found[1:]): found[0] for found in conn.execute(by_key, rows)}
+    return [ids[k] for k in wanted]
 
 
 def _scope_values(scope: ScopeRow, now: datetime) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 
 from xietong.directory.models import Membership, Person, Unit
@@ -38,28 +38,61 @@ class Principal:
 
 SYSTEM_PRINCIPAL = Principal(kind="system", id=None, name="系统", grants=(Grant("system", "all"),))
 
+_PERSON = Person.__table__
+_MEMBERSHIP = Membership.__table__
+_GRANT = RoleGrant.__table__
+_MEMBER_UNIT = Unit.__table__.alias("member_unit")
+_GRANT_UNIT = Unit.__table__.alias("grant_unit")
+_PERSON_ID = bindparam("person_id")
+
+# One round trip: kind 0 rows are the person with each membership (one row with no membership if
+# there is none), kind 1 rows are the role grants. Columns are shared: ``word`` is the person's
+# name or the role, ``num`` the membership's unit or the grant's region, ``post`` the post or the
+# grant's scope kind.
+_LOAD = union_all(
+    select(
+        literal_column("0").label("k"),
+        _MEMBERSHIP.c.id.label("o"),
+        _PERSON.c.name.label("word"),
+        _PERSON.c.active.label("active"),
+        _MEMBERSHIP.c.unit_id.label("num"),
+        _MEMBERSHIP.c.post_id.label("post"),
+        null().label("scope_kind"),
+        _MEMBER_UNIT.c.path.label("path"),
+    )
+    .select_from(
+        _PERSON.outerjoin(_MEMBERSHIP, _MEMBERSHIP.c.person_id == _PERSON.c.id).outerjoin(
+            _MEMBER_UNIT, _MEMBER_UNIT.c.id == _MEMBERSHIP.c.unit_id
+        )
+    )
+    .where(_PERSON.c.id == _PERSON_ID),
+    select(
+        literal_column("1"),
+        _GRANT.c.id,
+        _GRANT.c.role,
+        null(),
+        _GRANT.c.scope_region_id,
+        null(),
+        _GRANT.c.scope_kind,
+        _GRANT_UNIT.c.path,
+    )
+    .select_from(_GRANT.outerjoin(_GRANT_UNIT, _GRANT_UNIT.c.id == _GRANT.c.scope_unit_id))
+    .where(_GRANT.c.person_id == _PERSON_ID),
+).order_by(literal_column("k"), literal_column("o"))
+
 
 def load_principal(session: Session, person_id: int) -> Principal:
-    """Load a person's memberships and role grants (2 queries)."""
-    person = session.get(Person, person_id)
-    if person is None or not person.active:
+    """Load a person with their memberships and role grants (one query)."""
+    rows = session.connection().execute(_LOAD, {"person_id": person_id}).all()
+    if not rows or rows[0][0] != 0 or not rows[0][3]:
         raise Unauthenticated(code="person_inactive", detail="账号不存在或已停用")
-    rows = session.execute(
-        select(Membership.unit_id, Membership.post_id, Unit.path)
-        .join(Unit, Unit.id == Membership.unit_id)
-        .where(Membership.person_id == person_id)
-    ).all()
-    grant_rows = session.execute(
-        select(RoleGrant.role, RoleGrant.scope_kind, Unit.path, RoleGrant.scope_region_id)
-        .outerjoin(Unit, Unit.id == RoleGrant.scope_unit_id)
-        .where(RoleGrant.person_id == person_id)
-    ).all()
+    memberships = [r for r in rows if r[0] == 0 and r[4] is not None]
     return Principal(
         kind="person",
-        id=person.id,
-        name=person.name,
-        unit_ids=frozenset(r.unit_id for r in rows),
-        posts=frozenset((r.unit_id, r.post_id) for r in rows if r.post_id is not None),
-        grants=tuple(Grant(r.role, r.scope_kind, r.path, r.scope_region_id) for r in grant_rows),
-        unit_paths=tuple(sorted({r.path for r in rows})),
+        id=person_id,
+        name=rows[0][2],
+        unit_ids=frozenset(r[4] for r in memberships),
+        posts=frozenset((r[4], r[5]) for r in memberships if r[5] is not None),
+        grants=tuple(Grant(r[2], r[6], r[7], r[4]) for r in rows if r[0] == 1),
+        unit_paths=tuple(sorted({r[7] for r in memberships})),
     )

@@ -16,18 +16,18 @@ from xietong.system.models import WorkdayOverride
 
 TTL_SECONDS = 60.0
 _lock = threading.Lock()
-_cache: dict[tuple[str, str], tuple[float, WorkCalendar]] = {}
+_cache: dict[tuple[object, str], tuple[float, WorkCalendar]] = {}
+_OVERRIDES = select(WorkdayOverride.__table__.c.day, WorkdayOverride.__table__.c.is_working)
 
 
 def work_calendar(conn: Connection, tz: str) -> WorkCalendar:
     """The calendar with the current overrides (cached for a minute)."""
-    key = (conn.engine.url.render_as_string(hide_password=True), tz)
+    key = (conn.engine.url, tz)  # a URL is an immutable, hashable value: no need to render it per call
     now = time.monotonic()
-    with _lock:
-        hit = _cache.get(key)
-        if hit is not None and now - hit[0] < TTL_SECONDS:
-            return hit[1]
-    rows = conn.execute(select(WorkdayOverride.day, WorkdayOverride.is_working)).all()
+    hit = _cache.get(key)  # a dict read is atomic; the lock only guards writes and clears
+    if hit is not None and now - hit[0] < TTL_SECONDS:
+        return hit[1]
+    rows = conn.execute(_OVERRIDES).all()
     calendar = WorkCalendar({day: working for day, working in rows}, tz=tz)
     with _lock:
         _cache[key] = (now, calendar)

@@ -8,17 +8,17 @@ several cases locks them in ascending id order.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from xietong.cases.enums import TRANSITIONS, CaseStatus
-from xietong.cases.events import Actor, append_event
-from xietong.cases.models import Case, CaseParty
+from xietong.cases.events import Actor, event_row
+from xietong.cases.models import Case
+from xietong.cases.service.writes import Inserts, write_closing
 from xietong.catalog.models import MatterVersion, ProcessDefinition
 from xietong.directory.models import Unit
 from xietong.engine.assignment import DirectoryAssigner
@@ -29,12 +29,8 @@ from xietong.errors import Conflict, Forbidden, NotFound
 from xietong.security.permissions import CaseFacts, can
 from xietong.security.principal import Principal
 from xietong.system.calendar import work_calendar
-from xietong.worker.models import OutboxMessage
 
 CASE = Case.__table__
-PARTY = CaseParty.__table__
-OUTBOX = OutboxMessage.__table__
-_INSERT_OUTBOX = insert(OUTBOX)
 _compiled: dict[str, CompiledProcess] = {}
 
 LOCK_COLUMNS = (
@@ -43,12 +39,34 @@ LOCK_COLUMNS = (
     ProcessDefinition.__table__.c.digest,
     Unit.__table__.c.path.label("handling_unit_path"),
 )
+# The case columns an operation on a running case reads (permission facts, the engine's view, the
+# chain head): the hot path locks with these rather than the whole row.
+OPERATION_COLUMNS = (
+    "id",
+    "status",
+    "region_id",
+    "handling_unit_id",
+    "applicant_unit_id",
+    "applicant_person_id",
+    "party_units",
+    "form",
+    "step_results",
+    "scope_seq",
+    "process_state",
+    "event_seq",
+    "last_event_hash",
+)
 
 
-def locked_case_query() -> Any:
-    """SELECT the case with its process digest and handling unit path, locking only the case row."""
+def locked_case_query(case_columns: tuple[str, ...] | None = None) -> Any:
+    """SELECT the case with its process digest and handling unit path, locking only the case row.
+
+    All the case's columns (and its version's process definition id), or only ``case_columns``.
+    """
+    columns = LOCK_COLUMNS if case_columns is None else (*(CASE.c[c] for c in case_columns), *LOCK_COLUMNS[2:])
     return (
-        select(*LOCK_COLUMNS)
+        select(*columns)
+        .select_from(CASE)
         .join(MatterVersion, MatterVersion.id == CASE.c.matter_version_id)
         .join(ProcessDefinition, ProcessDefinition.id == MatterVersion.process_definition_id)
         .join(Unit, Unit.id == CASE.c.handling_unit_id)
@@ -56,8 +74,14 @@ def locked_case_query() -> Any:
     )
 
 
+_LOCK_CASE = locked_case_query().where(CASE.c.id == bindparam("b_case_id"))
+_PROCESS_BODY = select(ProcessDefinition.__table__.c.body).where(
+    ProcessDefinition.__table__.c.digest == bindparam("b_digest")
+)
+
+
 def lock_case(session: Session, case_id: int) -> Mapping[str, Any]:
-    row = session.connection().execute(locked_case_query().where(CASE.c.id == case_id)).mappings().first()
+    row = session.connection().execute(_LOCK_CASE, {"b_case_id": case_id}).mappings().first()
     if row is None:
         raise NotFound(code="case_not_found", detail=f"办件不存在（编号 {case_id}）")
     return row
@@ -104,7 +128,7 @@ def process_of(conn: Connection, row: Mapping[str, Any]) -> CompiledProcess:
     digest = row["digest"]
     compiled = _compiled.get(digest)
     if compiled is None:
-        body = conn.execute(select(ProcessDefinition.body).where(ProcessDefinition.digest == digest)).scalar_one()
+        body = conn.execute(_PROCESS_BODY, {"b_digest": digest}).scalar_one()
         compiled = _compiled[digest] = compile_process(body)
     return compiled
 
@@ -119,20 +143,36 @@ class Operation:
     now: datetime
     tz: str
     run: Run | None = None
+    _conn: Connection | None = field(default=None, init=False, repr=False)
+    _store: EngineStore | None = field(default=None, init=False, repr=False)
 
     @property
     def conn(self) -> Connection:
-        return self.session.connection()
+        if self._conn is None:
+            self._conn = self.session.connection()
+        return self._conn
+
+    @property
+    def store(self) -> EngineStore:
+        if self._store is None:
+            self._store = EngineStore(self.conn)
+        return self._store
 
     def new_run(self) -> Run:
         row, conn = self.row, self.conn
-        calendar = work_calendar(conn, self.tz)
-        from xietong.clock.due import due_at
+        tz = self.tz
+        calendar = None
 
         def due_for(now: datetime, limit_days: int | None) -> datetime | None:
-            return due_at(now, limit_days, calendar) if limit_days else None
+            nonlocal calendar
+            if not limit_days:
+                return None
+            from xietong.clock.due import due_at
 
-        store = EngineStore(self.session)
+            calendar = calendar or work_calendar(conn, tz)
+            return due_at(now, limit_days, calendar)
+
+        process = process_of(conn, row)
         view = CaseView(
             id=row["id"],
             form=dict(row["form"] or {}),
@@ -145,45 +185,41 @@ class Operation:
         )
         self.run = Run(
             case=view,
-            process=process_of(conn, row),
+            process=process,
             now=self.now,
-            assigner=DirectoryAssigner(self.session),
-            loader=store,
+            assigner=DirectoryAssigner(conn, process),
+            loader=self.store,
             due_for=due_for,
         )
         return self.run
 
     def finish(
-        self, event_type: str, *, case_values: dict[str, Any] | None = None, delta: dict[str, Any] | None = None
+        self,
+        event_type: str,
+        *,
+        case_values: dict[str, Any] | None = None,
+        delta: dict[str, Any] | None = None,
+        inserts: Inserts = (),
     ) -> None:
-        """Write the run's rows, the case row, new parties, the outbox message and the event."""
+        """Write the run's rows, then ``inserts``, new parties, the outbox message, the event and the case row."""
         values = dict(case_values or {})
         delta = dict(delta or {})
+        closing = list(inserts)
         party_units = self.row["party_units"]
+        case_id = self.row["id"]
         if self.run is not None:
             run = self.run
-            EngineStore(self.session).write(run)
+            closing[:0] = self.store.write_new(run)
             values.update(
                 step_results=run.case.step_results, process_state=run.case.process_state, scope_seq=run.case.scope_seq
             )
-            party_units = self._add_parties({t.slot.unit_id for t in run.new_tasks}, party_units)
+            new_units, party_units = _new_parties({t.slot.unit_id for t in run.new_tasks}, party_units)
+            closing.append(("party", [{"case_id": case_id, "unit_id": u} for u in new_units]))
             delta.update(run_delta(run))
             if run.new_tasks:
-                self.conn.execute(
-                    _INSERT_OUTBOX,
-                    {
-                        "topic": "task.opened",
-                        "key": str(self.row["id"]),
-                        "state": "pending",
-                        "attempts": 0,
-                        "payload": {"case_id": self.row["id"], "task_ids": [t.id for t in run.new_tasks]},
-                        "created_at": self.now,
-                        "available_at": self.now,
-                    },
-                )
-        seq, digest = append_event(
-            self.conn,
-            case_id=self.row["id"],
+                closing.append(("outbox", [_task_opened(case_id, [t.id for t in run.new_tasks], self.now)]))
+        event, seq, digest = event_row(
+            case_id=case_id,
             prev_seq=self.row["event_seq"],
             prev_hash=self.row["last_event_hash"],
             type=event_type,
@@ -191,22 +227,30 @@ class Operation:
             at=self.now,
             delta={**delta, "case": {**delta.get("case", {}), **_jsonable(values)}},
         )
+        closing.append(("event", [event]))
         values.update(event_seq=seq, last_event_hash=digest, updated_at=self.now, party_units=party_units)
-        self.conn.execute(update(CASE).where(CASE.c.id == self.row["id"]).values(**values))
-
-    def _add_parties(self, unit_ids: set[int], party_units: str) -> str:
-        known = {int(u) for u in party_units.strip(",").split(",") if u}
-        new = sorted(unit_ids - known)
-        if new:
-            add_parties(self.conn, self.row["id"], new)
-            party_units = "," + ",".join(str(u) for u in sorted(known | set(new))) + ","
-        return party_units
+        write_closing(self.conn, case_id, values, closing)
 
 
-def add_parties(conn: Connection, case_id: int, unit_ids: list[int]) -> None:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(PARTY).on_conflict_do_nothing(index_elements=["case_id", "unit_id"])
-    conn.execute(stmt, [{"case_id": case_id, "unit_id": u} for u in unit_ids])
+def _new_parties(unit_ids: set[int], party_units: str) -> tuple[list[int], str]:
+    """Units not yet taking part, and the case's ``party_units`` with them."""
+    known = {int(u) for u in party_units.strip(",").split(",") if u}
+    new = sorted(unit_ids - known)
+    if new:
+        party_units = "," + ",".join(str(u) for u in sorted(known | set(new))) + ","
+    return new, party_units
+
+
+def _task_opened(case_id: int, task_ids: list[int | None], now: datetime) -> dict[str, Any]:
+    return {
+        "topic": "task.opened",
+        "key": str(case_id),
+        "state": "pending",
+        "attempts": 0,
+        "payload": {"case_id": case_id, "task_ids": task_ids},
+        "created_at": now,
+        "available_at": now,
+    }
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:

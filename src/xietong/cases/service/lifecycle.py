@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from xietong.cases.enums import CaseStatus, Result
@@ -22,6 +23,9 @@ from xietong.worker.models import Timer
 
 TIMER = Timer.__table__
 TASK = Task.__table__
+_CANCEL_OPEN_TASKS = (
+    update(TASK).where(TASK.c.case_id == bindparam("b_case_id"), TASK.c.state == "open").values(state="cancelled")
+)
 
 
 def _actor(principal: Principal) -> Actor:
@@ -36,37 +40,33 @@ def accept_case(
     row = lock_case(session, case_id)
     require(principal, "accept", row)
     target = require_status("accept", row)
-    calendar = work_calendar(session.connection(), tz)
+    op = Operation(session, row, _actor(principal), now, tz)
+    calendar = work_calendar(op.conn, tz)
     immediate = row["kind"] == "immediate"
     due = due_at(now, row["promised_limit_days"], calendar, immediate=immediate)
-    op = Operation(session, row, _actor(principal), now, tz)
     run = op.new_run()
     start_process(run)
-    session.connection().execute(
-        insert(TIMER),
-        [
-            {
-                "kind": "case_yellow",
-                "case_id": case_id,
-                "task_id": None,
-                "state": "pending",
-                "attempts": 0,
-                "payload": {},
-                "fire_at": max(now, yellow_at(due, row["promised_limit_days"], calendar)),
-            },
-            {
-                "kind": "case_red",
-                "case_id": case_id,
-                "task_id": None,
-                "state": "pending",
-                "attempts": 0,
-                "payload": {},
-                "fire_at": due,
-            },
-        ],
-    )
+    timers: list[dict[str, Any]] = [
+        {
+            "kind": kind,
+            "case_id": case_id,
+            "task_id": None,
+            "state": "pending",
+            "attempts": 0,
+            "payload": {},
+            "fire_at": fire_at,
+        }
+        for kind, fire_at in (
+            ("case_yellow", max(now, yellow_at(due, row["promised_limit_days"], calendar))),
+            ("case_red", due),
+        )
+    ]
     assert target is not None
-    op.finish("case.accepted", case_values={"status": target.value, "accepted_at": now, "due_at": due})
+    op.finish(
+        "case.accepted",
+        case_values={"status": target.value, "accepted_at": now, "due_at": due},
+        inserts=[("timer", timers)],
+    )
     return [t.id for t in run.new_tasks if t.id is not None]
 
 
@@ -154,9 +154,7 @@ def archive_case(
     require(principal, "archive", row)
     target = require_status("archive", row)
     assert target is not None
-    session.connection().execute(
-        update(TASK).where(TASK.c.case_id == case_id, TASK.c.state == "open").values(state="cancelled")
-    )
+    session.connection().execute(_CANCEL_OPEN_TASKS, {"b_case_id": case_id})
     Operation(session, row, _actor(principal), now, tz).finish(
         "case.archived", case_values={"status": CaseStatus.ARCHIVED.value, "archived_at": now}
     )

@@ -7,15 +7,15 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, Text, bindparam, cast, insert, select, update
 from sqlalchemy.orm import Session
 
 from xietong.cases.enums import CaseStatus, Channel
-from xietong.cases.events import Actor, append_event
+from xietong.cases.events import Actor, event_row
 from xietong.cases.models import Attachment, Case
 from xietong.cases.numbering import next_case_number
-from xietong.cases.service.common import add_parties
-from xietong.catalog.forms import FormSchema, parse_form_schema, parse_materials, validate_form
+from xietong.cases.service.writes import write_closing
+from xietong.catalog.forms import FormSchema, Material, parse_form_schema, parse_materials, validate_form
 from xietong.catalog.models import LocalMatter, MatterVersion
 from xietong.db.base import utcnow
 from xietong.directory.models import Region, Unit
@@ -23,12 +23,51 @@ from xietong.errors import FieldProblem, Forbidden, InvalidInput, NotFound
 from xietong.security.principal import Principal
 
 CASE = Case.__table__
+ATTACHMENT = Attachment.__table__
+VERSION = MatterVersion.__table__
+LOCAL = LocalMatter.__table__
+REGION = Region.__table__
+UNIT = Unit.__table__
 _INSERT_CASE = insert(CASE).returning(CASE.c.id)
+# The published version with what the case row denormalises, and the applicant unit's name: one
+# round trip. Schemas come as JSON text, the key of the parsed-schema caches (versions are immutable).
+_PUBLISHED_VERSION = (
+    select(
+        VERSION.c.id,
+        VERSION.c.kind,
+        VERSION.c.promised_limit_days,
+        VERSION.c.legal_limit_days,
+        cast(VERSION.c.form_schema, Text).label("form_schema"),
+        cast(VERSION.c.materials, Text).label("materials"),
+        LOCAL.c.base_matter_id,
+        LOCAL.c.region_id,
+        LOCAL.c.handling_unit_id,
+        LOCAL.c.name,
+        REGION.c.code.label("region_code"),
+        select(UNIT.c.name).where(UNIT.c.id == bindparam("b_applicant_unit_id")).scalar_subquery().label("applicant"),
+    )
+    .join(LOCAL, LOCAL.c.id == VERSION.c.local_matter_id)
+    .join(REGION, REGION.c.id == LOCAL.c.region_id)
+    .where(VERSION.c.local_matter_id == bindparam("b_local_matter_id"), VERSION.c.status == "published")
+)
+_ATTACHMENTS = select(
+    ATTACHMENT.c.id, ATTACHMENT.c.case_id, ATTACHMENT.c.uploaded_by_id, ATTACHMENT.c.filename
+).where(ATTACHMENT.c.id.in_(bindparam("b_ids", expanding=True)))
+_CLAIM_ATTACHMENTS = (
+    update(ATTACHMENT)
+    .where(ATTACHMENT.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(case_id=bindparam("b_case_id"))
+)
 
 
 @lru_cache(maxsize=1024)
 def _schema(text: str) -> FormSchema:
     return parse_form_schema(json.loads(text))
+
+
+@lru_cache(maxsize=1024)
+def _materials(text: str) -> tuple[Material, ...]:
+    return tuple(parse_materials(text))
 
 
 def submit_case(
@@ -51,37 +90,28 @@ def submit_case(
         raise InvalidInput(code="bad_channel", detail=f"不支持的申请渠道：{channel}")
     conn = session.connection()
     version = (
-        session.execute(
-            select(
-                MatterVersion,
-                LocalMatter.base_matter_id,
-                LocalMatter.region_id,
-                LocalMatter.handling_unit_id,
-                LocalMatter.name,
-                Region.code.label("region_code"),
-            )
-            .join(LocalMatter, LocalMatter.id == MatterVersion.local_matter_id)
-            .join(Region, Region.id == LocalMatter.region_id)
-            .where(MatterVersion.local_matter_id == local_matter_id, MatterVersion.status == "published")
+        conn.execute(
+            _PUBLISHED_VERSION, {"b_local_matter_id": local_matter_id, "b_applicant_unit_id": applicant_unit_id}
         )
         .mappings()
         .first()
     )
     if version is None:
         raise NotFound(code="matter_not_published", detail="该事项不存在或尚未发布，暂不能申请")
-    mv: MatterVersion = version["MatterVersion"]
-    cleaned, problems = _check_form(mv, form)
-    problems += _check_materials(session, mv, materials or {}, principal)
+    cleaned, problems = _check_form(version["form_schema"], form)
+    problems += _check_materials(conn, version["materials"], materials or {}, principal)
     if problems:
         raise InvalidInput(code="application_invalid", detail=f"申请有 {len(problems)} 处需要修改", errors=problems)
-    applicant_name = conn.execute(select(Unit.name).where(Unit.id == applicant_unit_id)).scalar_one()
+    applicant_name = version["applicant"]
+    if applicant_name is None:
+        raise NotFound(code="unit_not_found", detail=f"申请单位不存在（编号 {applicant_unit_id}）")
     number = next_case_number(conn, region_code=version["region_code"], at=now, tz=tz)
     title = str(cleaned.get("title") or f"{applicant_name}申请{version['name']}")[:200]
     parties = sorted({applicant_unit_id, version["handling_unit_id"]})
     values = {
         "number": number,
         "title": title,
-        "matter_version_id": mv.id,
+        "matter_version_id": version["id"],
         "local_matter_id": local_matter_id,
         "base_matter_id": version["base_matter_id"],
         "region_id": version["region_id"],
@@ -95,9 +125,9 @@ def submit_case(
         "step_results": {},
         "party_units": "," + ",".join(map(str, parties)) + ",",
         "search_text": " ".join([number, title, applicant_name, version["name"]]),
-        "kind": mv.kind,
-        "promised_limit_days": mv.promised_limit_days,
-        "legal_limit_days": mv.legal_limit_days,
+        "kind": version["kind"],
+        "promised_limit_days": version["promised_limit_days"],
+        "legal_limit_days": version["legal_limit_days"],
         "submitted_at": now,
         "paused_days": 0,
         "trips": 0,
@@ -108,14 +138,12 @@ def submit_case(
         "updated_at": now,
     }
     case_id = conn.execute(_INSERT_CASE, values).scalar_one()
-    add_parties(conn, case_id, parties)
     attachment_ids = [a for ids in (materials or {}).values() for a in ids]
     if attachment_ids:
-        conn.execute(update(Attachment).where(Attachment.id.in_(attachment_ids)).values(case_id=case_id))
+        conn.execute(_CLAIM_ATTACHMENTS, {"b_ids": attachment_ids, "b_case_id": case_id})
     delta = {k: v for k, v in values.items() if k not in ("search_text", "event_seq", "last_event_hash")}
     actor = Actor("person" if principal.kind == "person" else principal.kind, principal.id)
-    seq, digest = append_event(
-        conn,
+    event, seq, digest = event_row(
         case_id=case_id,
         prev_seq=0,
         prev_hash="",
@@ -124,26 +152,27 @@ def submit_case(
         at=now,
         delta={"case": delta, "materials": materials or {}},
     )
-    conn.execute(update(CASE).where(CASE.c.id == case_id).values(event_seq=seq, last_event_hash=digest))
+    party_rows = [{"case_id": case_id, "unit_id": u} for u in parties]
+    head = {"event_seq": seq, "last_event_hash": digest}
+    write_closing(conn, case_id, head, [("party", party_rows), ("event", [event])])
     return case_id, number
 
 
-def _check_form(mv: MatterVersion, form: dict[str, Any]) -> tuple[dict[str, Any], list[FieldProblem]]:
-    schema = _schema(json.dumps(mv.form_schema, sort_keys=True, ensure_ascii=False))
-    cleaned, errors = validate_form(schema, form)
+def _check_form(schema_text: str, form: dict[str, Any]) -> tuple[dict[str, Any], list[FieldProblem]]:
+    cleaned, errors = validate_form(_schema(schema_text), form)
     return cleaned, [FieldProblem(field=e.key, message=e.message, code=e.code) for e in errors]
 
 
 def _check_materials(
-    session: Session, mv: MatterVersion, given: dict[str, list[int]], principal: Principal
+    conn: Connection, materials_text: str, given: dict[str, list[int]], principal: Principal
 ) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
-    wanted = {m.code: m for m in parse_materials(mv.materials)}
+    wanted = {m.code: m for m in _materials(materials_text)}
     for code in given:
         if code not in wanted:
             problems.append(FieldProblem(f"materials.{code}", f"该事项不需要材料 {code}", "unknown_material"))
     ids = [a for code, ids in given.items() if code in wanted for a in ids]
-    rows = {a.id: a for a in session.scalars(select(Attachment).where(Attachment.id.in_(ids)))} if ids else {}
+    rows = {r.id: r for r in conn.execute(_ATTACHMENTS, {"b_ids": ids})} if ids else {}
     for code, material in wanted.items():
         attached = given.get(code, [])
         if material.required and not attached:

@@ -10,16 +10,22 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from xietong.cases.enums import CaseStatus
 from xietong.cases.events import Actor
-from xietong.cases.service.common import CASE, Operation, locked_case_query, require, require_status
+from xietong.cases.service.common import (
+    CASE,
+    OPERATION_COLUMNS,
+    Operation,
+    locked_case_query,
+    require,
+    require_status,
+)
 from xietong.db.base import utcnow
 from xietong.engine.models import Scope, Task
 from xietong.engine.state import ScopeRow, Slot, TaskRow
-from xietong.engine.store import EngineStore
 from xietong.engine.transitions import complete_task as engine_complete
 from xietong.errors import Conflict, InvalidInput, NotFound
 from xietong.security.permissions import TaskFacts
@@ -30,7 +36,7 @@ SCOPE = Scope.__table__
 MAX_OPINION = 2000
 
 _LOCK_TASK = (
-    locked_case_query()
+    locked_case_query(OPERATION_COLUMNS)
     .add_columns(
         TASK.c.id.label("task_id"),
         TASK.c.state.label("task_state"),
@@ -49,11 +55,17 @@ _LOCK_TASK = (
     )
     .join(TASK, TASK.c.case_id == CASE.c.id)
     .join(SCOPE, SCOPE.c.id == TASK.c.scope_id)
+    .where(TASK.c.id == bindparam("b_task_id"))
+)
+_CLAIM = (
+    update(TASK)
+    .where(TASK.c.id == bindparam("b_task_id"), TASK.c.state == "open", TASK.c.assignee_id.is_(None))
+    .values(assignee_id=bindparam("b_person_id"), claimed_at=bindparam("b_now"))
 )
 
 
 def _lock_task(session: Session, task_id: int) -> Mapping[str, Any]:
-    row = session.connection().execute(_LOCK_TASK.where(TASK.c.id == task_id)).mappings().first()
+    row = session.connection().execute(_LOCK_TASK, {"b_task_id": task_id}).mappings().first()
     if row is None:
         raise NotFound(code="task_not_found", detail=f"待办不存在（编号 {task_id}）")
     if row["task_state"] != "open":
@@ -82,12 +94,19 @@ def complete_task(
     row = _lock_task(session, task_id)
     require(principal, "complete", row, _task_facts(row))
     target = require_status("complete_task", row)
-    store = EngineStore(session)
-    if not store.complete_task(task_id, by=principal.id or 0, approved=approved, opinion=opinion or None, now=now):
-        raise Conflict(code="task_closed", detail="该待办已经被他人办理，请刷新后查看")
     actor = Actor(principal.kind, principal.id, row["task_acting_for_id"])
     op = Operation(session, row, actor, now, tz)
+    decision = {"by": principal.id or 0, "approved": approved, "opinion": opinion or None, "now": now}
+    scopes = None
+    if row["scope_kind"] == "process":  # the common case: no need to load the scope tree
+        done = op.store.complete_task(task_id, **decision)
+    else:
+        done, scopes = op.store.complete_task_with_scopes(task_id, row["id"], **decision)
+    if not done:
+        raise Conflict(code="task_closed", detail="该待办已经被他人办理，请刷新后查看")
     run = op.new_run()
+    if scopes is not None:
+        run.preload_scopes(scopes)
     engine_complete(run, _task_row(row), approved=approved)
     values = {"status": target.value} if target is not None and row["status"] != target.value else {}
     op.finish(
@@ -146,11 +165,7 @@ def claim_task(
     require(principal, "claim", row, _task_facts(row))
     if CaseStatus(row["status"]) not in (CaseStatus.ACCEPTED, CaseStatus.IN_PROGRESS):
         raise Conflict(code="wrong_case_status", detail="办件当前状态不能签收待办")
-    result = session.connection().execute(
-        update(TASK)
-        .where(TASK.c.id == task_id, TASK.c.state == "open", TASK.c.assignee_id.is_(None))
-        .values(assignee_id=principal.id, claimed_at=now)
-    )
+    result = session.connection().execute(_CLAIM, {"b_task_id": task_id, "b_person_id": principal.id, "b_now": now})
     if result.rowcount != 1:
         raise Conflict(code="task_claimed", detail="该待办已被他人签收")
     Operation(session, row, Actor(principal.kind, principal.id), now, tz).finish(
