@@ -275,11 +275,6 @@ EMPTY_BRANCH = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run_delta's scopes_opened lacks arrived/approved_count/denied_count/outcome: a branch that reaches "
-    "its join in the run that opened it (an empty branch) cannot be replayed",
-)
 def test_an_empty_branch_that_arrives_in_the_run_that_opened_it_replays(session: Session) -> None:
     city = make_city(session)
     case_id = start(session, city, EMPTY_BRANCH)
@@ -303,11 +298,6 @@ ENDS_WHEN_SMALL = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run_delta's scopes_opened lacks the outcome: a process that reaches its end in the run that opened "
-    "it (no step needed for a small amount) replays with process scope outcome None instead of 'end'",
-)
 def test_a_process_that_ends_at_acceptance_replays(session: Session) -> None:
     city = make_city(session)
     case_id = start(session, city, ENDS_WHEN_SMALL)  # amount 12: the default flow goes straight to the end
@@ -315,11 +305,6 @@ def test_a_process_that_ends_at_acceptance_replays(session: Session) -> None:
     assert_replays(session, case_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="event_hash hashes at.isoformat() in the caller's time zone, but the database returns UTC: "
-    "an operation given a non-UTC aware `now` writes a chain that can never be verified",
-)
 def test_a_chain_written_with_a_non_utc_clock_verifies(session: Session) -> None:
     city = make_city(session)
     case_id = start(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert
@@ -50,13 +50,19 @@ def jsonable(value: Any) -> Any:
 def event_hash(
     prev_hash: str, *, case_id: int, seq: int, type: str, actor: Actor, at: datetime, delta: dict[str, Any]
 ) -> str:
-    """SM3 over the previous hash and the canonical JSON of the record."""
+    """SM3 over the previous hash and the canonical JSON of the record (its time always in UTC).
+
+    The database gives times back in UTC whatever zone they were written in, so hashing them in UTC is what
+    lets a chain written with a local-time clock verify later.
+    """
+    if at.tzinfo is None:
+        raise ValueError("event times must be timezone-aware")
     record = {
         "case_id": case_id,
         "seq": seq,
         "type": type,
         "actor": [actor.kind, actor.id, actor.acting_for_id],
-        "at": at.isoformat(),
+        "at": at.astimezone(UTC).isoformat(),
         "delta": delta,
     }
     payload = prev_hash + json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

@@ -272,6 +272,12 @@ def run_delta(run: Run) -> dict[str, Any]:
                 "expected": s.expected,
                 "state": s.state,
                 "data": s.data,
+                # A scope can open and close in one run (an empty branch, a process that ends at once):
+                # its counters and outcome must travel with its opening, or a replay cannot rebuild it.
+                "arrived": s.arrived,
+                "approved_count": s.approved_count,
+                "denied_count": s.denied_count,
+                "outcome": s.outcome,
             }
             for s in run.new_scopes
         ]
