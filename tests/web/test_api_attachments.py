@@ -66,3 +66,38 @@ def test_disguised_and_oversized_uploads_are_refused(api: Api, settings: Setting
     big = client.post("/api/v1/attachments", files={"file": ("大.pdf", pdf_bytes("x" * (2 << 20)), "application/pdf")})
     assert big.status_code == 413 and big.json()["code"] == "file_too_large"
     small.state.engine.dispose()
+
+
+def test_two_submissions_racing_for_one_upload_one_takes_it(api: Api, db_engine: Engine) -> None:
+    import threading
+
+    with unit_of_work(db_engine) as session:
+        matter_id = publish_matter(session, api.city, joint_approval_process(), materials=MATERIALS).id
+    first, second = api.login("big_data.clerk.0"), api.login("big_data.clerk.0")
+    uploaded = _upload(first, "申请书.pdf", pdf_bytes("race"))
+    body = {"local_matter_id": matter_id, "applicant_unit_id": api.city.units["big_data"].id,
+            "form": {"title": "抢同一附件"}, "materials": {"M1": [uploaded["id"]]}}
+    barrier, statuses = threading.Barrier(2), []
+
+    def submit(client: TestClient) -> None:
+        barrier.wait()
+        statuses.append(client.post("/api/v1/cases", json=body).status_code)
+
+    threads = [threading.Thread(target=submit, args=(c,)) for c in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) in ([201, 409], [201, 422])  # the loser sees it taken (409) or already used (422)
+
+
+def test_a_material_refuses_a_format_found_in_the_content(api: Api, db_engine: Engine) -> None:
+    only_pdf = [{"code": "M1", "name": "申请书", "required": True, "formats": ["pdf"]}]
+    with unit_of_work(db_engine) as session:
+        matter_id = publish_matter(session, api.city, joint_approval_process(), materials=only_pdf).id
+    applicant = api.login("big_data.clerk.1")
+    picture = _upload(applicant, "申请书.png", png_bytes())
+    response = applicant.post("/api/v1/cases", json={
+        "local_matter_id": matter_id, "applicant_unit_id": api.city.units["big_data"].id,
+        "form": {"title": "格式不对"}, "materials": {"M1": [picture["id"]]}})
+    assert response.status_code == 422 and response.json()["errors"][0]["code"] == "bad_format"

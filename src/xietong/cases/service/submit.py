@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from xietong.cases.enums import CaseStatus, Channel
 from xietong.cases.events import Actor, event_row
+from xietong.cases.filetypes import format_of
 from xietong.cases.models import Attachment, Case
 from xietong.cases.numbering import next_case_number
 from xietong.cases.service.writes import write_closing
@@ -19,7 +20,7 @@ from xietong.catalog.forms import FormSchema, Material, parse_form_schema, parse
 from xietong.catalog.models import LocalMatter, MatterVersion
 from xietong.db.base import utcnow
 from xietong.directory.models import Region, Unit
-from xietong.errors import FieldProblem, Forbidden, InvalidInput, NotFound
+from xietong.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from xietong.security.principal import Principal
 
 CASE = Case.__table__
@@ -51,11 +52,17 @@ _PUBLISHED_VERSION = (
     .where(VERSION.c.local_matter_id == bindparam("b_local_matter_id"), VERSION.c.status == "published")
 )
 _ATTACHMENTS = select(
-    ATTACHMENT.c.id, ATTACHMENT.c.case_id, ATTACHMENT.c.uploaded_by_id, ATTACHMENT.c.filename
+    ATTACHMENT.c.id, ATTACHMENT.c.case_id, ATTACHMENT.c.uploaded_by_id, ATTACHMENT.c.filename,
+    ATTACHMENT.c.content_type, ATTACHMENT.c.size,
 ).where(ATTACHMENT.c.id.in_(bindparam("b_ids", expanding=True)))
+# Guarded like a task completion: of two submissions racing for one upload, exactly one takes it.
 _CLAIM_ATTACHMENTS = (
     update(ATTACHMENT)
-    .where(ATTACHMENT.c.id.in_(bindparam("b_ids", expanding=True)))
+    .where(
+        ATTACHMENT.c.id.in_(bindparam("b_ids", expanding=True)),
+        ATTACHMENT.c.case_id.is_(None),
+        ATTACHMENT.c.uploaded_by_id == bindparam("b_by"),
+    )
     .values(case_id=bindparam("b_case_id"))
 )
 
@@ -140,7 +147,10 @@ def submit_case(
     case_id = conn.execute(_INSERT_CASE, values).scalar_one()
     attachment_ids = [a for ids in (materials or {}).values() for a in ids]
     if attachment_ids:
-        conn.execute(_CLAIM_ATTACHMENTS, {"b_ids": attachment_ids, "b_case_id": case_id})
+        claim = {"b_ids": attachment_ids, "b_case_id": case_id, "b_by": principal.id}
+        claimed = conn.execute(_CLAIM_ATTACHMENTS, claim)
+        if claimed.rowcount != len(set(attachment_ids)):
+            raise Conflict(code="attachment_taken", detail="有附件刚被另一份申请使用，请重新上传后再提交")
     delta = {k: v for k, v in values.items() if k not in ("search_text", "event_seq", "last_event_hash")}
     actor = Actor("person" if principal.kind == "person" else principal.kind, principal.id)
     event, seq, digest = event_row(
@@ -183,10 +193,18 @@ def _check_materials(
                 problems.append(
                     FieldProblem(f"materials.{code}", f"附件 {attachment_id} 不存在或不可用", "bad_attachment")
                 )
-            elif not material.allows_format(row.filename.rsplit(".", 1)[-1].lower()):
+            elif not material.allows_format(format_of(row.content_type) or ""):  # the type found in the content
                 problems.append(
                     FieldProblem(
                         f"materials.{code}", f"“{material.name}”不接受该文件格式：{row.filename}", "bad_format"
+                    )
+                )
+            elif row.size > material.max_size_bytes:
+                problems.append(
+                    FieldProblem(
+                        f"materials.{code}",
+                        f"“{material.name}”不能超过 {material.max_size_mb} MB：{row.filename}",
+                        "material_too_large",
                     )
                 )
     return problems
