@@ -77,3 +77,25 @@ def test_a_denied_review_loops_back_to_accept(session: Session) -> None:
         decide(session, city, task)
     [again] = open_tasks(session, case_id)
     assert again.node_id == "accept"
+
+
+def test_deciding_keeps_the_claim_time_and_records_who_held_a_shared_task(session: Session) -> None:
+    from datetime import timedelta
+
+    from xietong.db.base import utcnow
+
+    city = make_city(session)
+    local = publish_matter(session, city, joint_approval_process())
+    case_id = submit_and_accept(session, city, local.id)
+    [accept] = open_tasks(session, case_id)
+    clerk = city.principal(session, "staffing", "clerk", 1)
+    claimed_at = utcnow() - timedelta(hours=2)
+    service.claim_task(session, principal=clerk, task_id=accept.id, now=claimed_at)
+    service.complete_task(session, principal=clerk, task_id=accept.id, approved=True)
+    session.refresh(accept)
+    assert accept.claimed_at == claimed_at and accept.completed_at > claimed_at  # 签收 time is not overwritten
+    review = next(t for t in open_tasks(session, case_id) if t.node_id == "review_finance")
+    assert review.assignee_id is None  # shared by the post until someone acts
+    decide(session, city, review)
+    session.refresh(review)
+    assert review.assignee_id == review.completed_by_id is not None and review.claimed_at == review.completed_at

@@ -298,7 +298,10 @@ def _open_task(state: CaseState, t: Mapping[str, Any], at: datetime) -> None:
 def _complete_task(state: CaseState, event: EventLike, done: Mapping[str, Any], at: datetime) -> None:
     task = _task(state, event, done["id"])
     task.state, task.outcome, task.opinion = "completed", done["outcome"], done.get("opinion") or None
-    task.completed_by_id, task.completed_at, task.claimed_at = done["by"], at, at
+    task.completed_by_id, task.completed_at = done["by"], at
+    task.claimed_at = task.claimed_at or at  # deciding claims a shared task; an earlier 签收 time stays
+    if task.assignee_id is None:
+        task.assignee_id = done["by"]
 
 
 def _task(state: CaseState, event: EventLike, task_id: int) -> TaskState:

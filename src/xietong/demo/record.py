@@ -109,7 +109,7 @@ class CaseRecord:
         """Decide a task, as ``complete_task`` (a shared task is claimed by deciding it); returns new tasks."""
         task.state, task.outcome, task.opinion = "completed", "approve" if approved else "deny", opinion or None
         task.completed_by_id, task.completed_at = by, at
-        self.claimed[task.id or 0] = at
+        self.claimed.setdefault(task.id or 0, at)
         run = self._run(at)
         complete_task(run, task, approved=approved)
         self.last_decided = task.node_id
@@ -197,7 +197,8 @@ class CaseRecord:
             "seq": t.seq,
             "unit_id": t.slot.unit_id,
             "post_id": t.slot.post_id,
-            "assignee_id": t.slot.person_id,
+            # As the store does: whoever decides a shared task becomes its holder.
+            "assignee_id": t.slot.person_id if t.slot.person_id is not None else t.completed_by_id,
             "acting_for_id": t.slot.acting_for_id,
             "state": t.state,
             "created_at": t.created_at,

@@ -44,7 +44,9 @@ _COMPLETE_TASK = (
         state="completed",
         completed_by_id=bindparam("b_by"),
         completed_at=bindparam("b_now"),
-        claimed_at=bindparam("b_now"),
+        # Deciding a shared task claims it: keep an earlier 签收 time, and record the decider as its holder.
+        claimed_at=func.coalesce(TASK.c.claimed_at, bindparam("b_now")),
+        assignee_id=func.coalesce(TASK.c.assignee_id, bindparam("b_by")),
         outcome=bindparam("b_outcome"),
         opinion=bindparam("b_opinion"),
     )
