@@ -35,7 +35,7 @@ def sequence_events(session: Session, *, batch: int = 5_000) -> int:
     ids = session.scalars(select(EVENT.c.id).where(EVENT.c.position.is_(None)).order_by(EVENT.c.id).limit(batch)).all()
     if not ids:
         return 0
-    last = session.scalar(select(func.max(EVENT.c.position))) or 0
+    last = session.scalar(select(func.max(EVENT.c.position)).where(EVENT.c.position.is_not(None))) or 0
     session.connection().execute(
         _SET_POSITION, [{"event_id": event_id, "new_position": last + i} for i, event_id in enumerate(ids, 1)]
     )

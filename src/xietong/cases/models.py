@@ -119,6 +119,7 @@ class Attachment(Base):
 
 
 NOT_SEQUENCED = text("position IS NULL")
+SEQUENCED = text("position IS NOT NULL")
 
 
 class Event(Base):
@@ -141,11 +142,14 @@ class Event(Base):
     delta: Mapped[dict[str, Any]]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
-    position: Mapped[int | None] = mapped_column(unique=True)
+    position: Mapped[int | None]
 
     __table_args__ = (
         UniqueConstraint("case_id", "seq"),
         Index("ix_event_unsequenced", "id", postgresql_where=NOT_SEQUENCED, sqlite_where=NOT_SEQUENCED),
+        # Partial: an event is inserted without a position, and a NULL key in a full unique index is only
+        # an extra page to write on every insert of the hot path.
+        Index("ux_event_position", "position", unique=True, postgresql_where=SEQUENCED, sqlite_where=SEQUENCED),
     )
 
 
