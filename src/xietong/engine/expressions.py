@@ -7,6 +7,7 @@ or join just completed) and ``steps`` (node id → {"approved": bool, "outcome":
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -15,6 +16,8 @@ import celpy
 from celpy import celtypes
 
 ALLOWED_NAMES = frozenset({"form", "approved", "steps"})
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_BARE = {"approved": True, "!approved": False}  # condition text -> the value of ``approved`` that satisfies it
 MAX_EXPRESSION_LENGTH = 500
 
 # cel-python logs every evaluation error at ERROR level; we report them ourselves.
@@ -39,10 +42,24 @@ def compile_condition(source: str) -> celpy.Runner:
         raise ExpressionError(f"表达式无法编译：{source}") from exc
 
 
+@lru_cache(maxsize=4096)
+def _names_in(source: str) -> frozenset[str]:
+    """The allowed names a condition may read (a superset: a name inside a string literal counts too)."""
+    return ALLOWED_NAMES & frozenset(_IDENTIFIER.findall(source))
+
+
+def _activation(source: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+    # Converting the whole form to CEL values for every gateway was most of a condition's cost.
+    return {name: _to_cel(variables[name]) for name in _names_in(source) if name in variables}
+
+
 def evaluate_condition(source: str, variables: Mapping[str, Any]) -> bool:
     """Evaluate a condition against plain JSON-like variables; anything but a boolean is an error."""
+    bare = source.strip()
+    if bare in _BARE and isinstance(variables.get("approved"), bool):  # the commonest gateways, without CEL
+        return variables["approved"] is _BARE[bare]
     program = compile_condition(source)
-    activation = {name: _to_cel(value) for name, value in variables.items()}
+    activation = _activation(source, variables)
     try:
         result = program.evaluate(activation)
     except Exception as exc:
@@ -61,7 +78,7 @@ def _to_cel(value: Any) -> Any:
 def evaluate_list(source: str, variables: Mapping[str, Any]) -> list[str]:
     """Evaluate an assignment expression that must yield a list of strings (employee codes)."""
     program = compile_condition(source)
-    activation = {name: _to_cel(value) for name, value in variables.items()}
+    activation = _activation(source, variables)
     try:
         result = program.evaluate(activation)
     except Exception as exc:
