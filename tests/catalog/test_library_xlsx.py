@@ -237,3 +237,4 @@ def test_a_local_matter_without_versions_gets_its_first_version(session: Session
 
     assert summary == library_xlsx.ImportSummary(created=0, updated=1, versions=1, unchanged=0)
     assert count(session, LocalMatter) == 1
+

@@ -99,18 +99,18 @@ def draft_version(
     if problems:
         raise InvalidInput(code="version_invalid", detail=f"事项版本有 {len(problems)} 处问题", errors=problems)
     definition = store_process(session, process)
-    number = (
-        session.scalar(
-            select(MatterVersion.number)
-            .where(MatterVersion.local_matter_id == local.id)
-            .order_by(MatterVersion.number.desc())
-            .limit(1)
-        )
-        or 0
-    ) + 1
+    latest = session.execute(
+        select(MatterVersion.number, MatterVersion.yellow_days, MatterVersion.yellow_ratio)
+        .where(MatterVersion.local_matter_id == local.id)
+        .order_by(MatterVersion.number.desc())
+        .limit(1)
+    ).first()
     version = MatterVersion(
         local_matter_id=local.id,
-        number=number,
+        number=(latest.number if latest else 0) + 1,
+        # A new version keeps the yellow-card settings of the one before unless they are changed on purpose.
+        yellow_days=latest.yellow_days if latest else None,
+        yellow_ratio=latest.yellow_ratio if latest else None,
         status="draft",
         kind=kind,
         legal_limit_days=legal,
