@@ -24,6 +24,10 @@ class BaseMatter(Base):
     function: Mapped[str | None] = mapped_column(String(50))
     legal_basis: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Templates every implementation starts from; a change to them is offered to each (``base_change``).
+    form_template: Mapped[dict[str, Any] | None]
+    materials_template: Mapped[list[Any] | None]
+    process_template: Mapped[dict[str, Any] | None]
 
 
 class LocalMatter(Base):
@@ -81,3 +85,35 @@ class MatterVersion(Base):
     retired_at: Mapped[datetime | None]
 
     __table_args__ = (UniqueConstraint("local_matter_id", "number"),)
+
+
+class BaseChange(Base):
+    """One numbered change to a base matter; ``changes`` holds the new value of each part that changed."""
+
+    __tablename__ = "base_change"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    base_matter_id: Mapped[int] = mapped_column(ForeignKey("base_matter.id"))
+    number: Mapped[int]
+    summary: Mapped[str] = mapped_column(Text)
+    changes: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+
+    __table_args__ = (UniqueConstraint("base_matter_id", "number"),)
+
+
+class BaseChangeOffer(Base):
+    """A base change offered to one implementation; an administrator accepts or declines it (with a reason)."""
+
+    __tablename__ = "base_change_offer"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    base_change_id: Mapped[int] = mapped_column(ForeignKey("base_change.id"))
+    local_matter_id: Mapped[int] = mapped_column(ForeignKey("local_matter.id"), index=True)
+    state: Mapped[str] = mapped_column(String(12), default="pending")  # pending | accepted | declined
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (UniqueConstraint("base_change_id", "local_matter_id"),)

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from xietong.catalog.codes import next_local_matter_code
 from xietong.catalog.forms import FormSchemaError, check_file_fields, parse_form_schema, parse_materials
 from xietong.catalog.models import BaseMatter, LocalMatter, MatterVersion, ProcessDefinition
 from xietong.db.base import utcnow
@@ -48,8 +49,11 @@ def create_local_matter(
     code: str | None = None,
     name: str | None = None,
 ) -> LocalMatter:
-    """Implement a base matter in a region by a handling unit (实施清单)."""
-    code = code or f"{base.code}-{region_id}-{handling_unit_id}"
+    """Implement a base matter in a region by a handling unit (实施清单); the code follows catalog/codes.py."""
+    if not code:
+        code = next_local_matter_code(
+            session, base_code=base.code, region_id=region_id, handling_unit_id=handling_unit_id
+        )
     local = LocalMatter(
         base_matter_id=base.id,
         code=code,

@@ -221,6 +221,10 @@ def insert_catalogue(
                 "legal_limit_days": matter.legal_limit_days,
                 "function": matter.function,
                 "legal_basis": matter.legal_basis,
+                # The base defines the templates every implementation starts from (and is offered changes of).
+                "form_template": matter.form,
+                "materials_template": list(matter.materials),
+                "process_template": catalogue.processes[matter.process_id],
                 "created_at": at,
             }
         )
