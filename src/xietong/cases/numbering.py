@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
+from xietong.db import fastpath
 from xietong.system.models import Counter
 
 COUNTER = Counter.__table__
@@ -28,5 +29,5 @@ _ADVANCE = {
 def next_case_number(conn: Connection, *, region_code: str, at: datetime, tz: str) -> str:
     """Allocate the next number for ``region_code`` on the local date of ``at``."""
     day = at.astimezone(ZoneInfo(tz)).strftime("%Y%m%d")
-    value = conn.execute(_ADVANCE[conn.dialect.name], {"b_key": f"case:{region_code}:{day}"}).scalar_one()
+    value = fastpath.execute(conn, _ADVANCE[conn.dialect.name], {"b_key": f"case:{region_code}:{day}"}).scalar_one()
     return f"XT{region_code}{day}{value:06d}"

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
+from xietong.db import fastpath
 from xietong.directory.models import Delegation, Membership, Person, Post, Unit
 from xietong.engine.definition import CompiledProcess
 from xietong.engine.errors import RoutingError
@@ -164,6 +165,10 @@ class DirectoryAssigner:
         conn = session if isinstance(session, Connection) else session.connection()
         return conn.execute(statement, params)
 
+    def _fast(self, statement: Any, params: dict[str, Any]) -> fastpath.Result:
+        session = self.session
+        return fastpath.execute(session if isinstance(session, Connection) else session.connection(), statement, params)
+
     def _prefetch(self, case: CaseView) -> None:
         """Fill the memo with every unit and post the process can name for ``case`` (one query)."""
         if self.process is None or self._prefetched:
@@ -178,7 +183,7 @@ class DirectoryAssigner:
             params["b_region"] = case.region_id
         for prefix, names in (("b_code", codes), ("b_function", functions), ("b_unit_code", unit_codes)):
             params.update({f"{prefix}{i}": name for i, name in enumerate(sorted(names))})
-        rows = self._execute(_directory(len(codes), len(functions), len(unit_codes)), params).all()
+        rows = self._fast(_directory(len(codes), len(functions), len(unit_codes)), params).tuples()
         memo = self._memo
         for function in functions:
             memo[("function", case.region_id, function)] = None
@@ -225,14 +230,14 @@ class DirectoryAssigner:
     def _post(self, unit_id: int, code: str) -> int:
         key = ("post", unit_id, code)
         if key not in self._memo:
-            self._memo[key] = self._execute(_POST, {"b_unit": unit_id, "b_code": code}).scalar()
+            self._memo[key] = self._fast(_POST, {"b_unit": unit_id, "b_code": code}).scalar()
         if self._memo[key] is None:
             raise RoutingError(code="no_assignee", detail=f"单位（编号 {unit_id}）没有设置岗位“{code}”")
         return int(self._memo[key])
 
     def _holders(self, unit_id: int, code: str) -> list[int]:
         post_id = self._post(unit_id, code)
-        return list(self._execute(_HOLDERS, {"b_unit": unit_id, "b_post": post_id}).scalars())
+        return self._fast(_HOLDERS, {"b_unit": unit_id, "b_post": post_id}).scalars()
 
     def _people(self, codes: list[str]) -> list[tuple[int, int]]:
         rows = self._execute(_PEOPLE, {"b_codes": list(codes)}).all()

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
+from xietong.db import fastpath
 from xietong.engine.models import Scope, Task
 from xietong.engine.state import Run, ScopeRow, Slot, TaskRow
 from xietong.worker.models import Timer
@@ -91,18 +92,19 @@ class EngineStore:
 
     # -- reads -----------------------------------------------------------------------------------
     def active_scopes(self, case_id: int) -> list[ScopeRow]:
-        rows = self.conn.execute(_ACTIVE_SCOPES, {"b_case_id": case_id}).mappings()
+        rows = fastpath.execute(self.conn, _ACTIVE_SCOPES, {"b_case_id": case_id}).rows
         return [_scope_row(r) for r in rows]
 
     def open_tasks(self, scope_id: int) -> list[TaskRow]:
-        rows = self.conn.execute(_OPEN_TASKS_OF_SCOPE, {"b_scope_id": scope_id}).mappings()
+        rows = fastpath.execute(self.conn, _OPEN_TASKS_OF_SCOPE, {"b_scope_id": scope_id}).rows
         return [task_row(r) for r in rows]
 
     # -- writes ----------------------------------------------------------------------------------
     def complete_task(self, task_id: int, *, by: int, approved: bool, opinion: str | None, now: datetime) -> bool:
         """The guarded completion: True for the one caller whose UPDATE found the task still open."""
         outcome = "approve" if approved else "deny"
-        result = self.conn.execute(
+        result = fastpath.execute(
+            self.conn,
             _COMPLETE_TASK, {"b_id": task_id, "b_by": by, "b_now": now, "b_outcome": outcome, "b_opinion": opinion}
         )
         return result.rowcount == 1
@@ -116,7 +118,7 @@ class EngineStore:
             return done, self.active_scopes(case_id) if done else []
         outcome = "approve" if approved else "deny"
         params = {"b_id": task_id, "b_by": by, "b_now": now, "b_outcome": outcome, "b_opinion": opinion}
-        rows = self.conn.execute(_COMPLETE_TASK_WITH_SCOPES, {**params, "b_case_id": case_id}).mappings().all()
+        rows = fastpath.execute(self.conn, _COMPLETE_TASK_WITH_SCOPES, {**params, "b_case_id": case_id}).rows
         return rows[0]["won"] == 1, [_scope_row(r) for r in rows if r["id"] is not None]
 
     def write(self, run: Run) -> None:
@@ -194,7 +196,7 @@ class EngineStore:
 
 def _execute(conn: Connection, statement: Any, rows: list[dict[str, Any]]) -> None:
     """One row as a plain execute, several as one executemany call."""
-    conn.execute(statement, rows[0] if len(rows) == 1 else rows)
+    fastpath.execute(conn, statement, rows[0] if len(rows) == 1 else rows)
 
 
 def _insert_returning_ids(
@@ -202,7 +204,7 @@ def _insert_returning_ids(
 ) -> Sequence[Any]:
     """Insert ``rows`` in one statement; their new ids in the order of ``rows``."""
     if len(rows) == 1:
-        return [conn.execute(by_key, rows[0]).scalar_one()]
+        return [fastpath.execute(conn, by_key, rows[0]).scalar_one()]
     wanted = [tuple(row[k] for k in key) for row in rows]
     if len(set(wanted)) < len(wanted):  # rows the key cannot tell apart: let SQLAlchemy keep the order
         return conn.execute(in_order, rows).scalars().all()

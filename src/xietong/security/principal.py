@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 
+from xietong.db import fastpath
 from xietong.directory.models import Membership, Person, Unit
 from xietong.errors import Unauthenticated
 from xietong.security.models import RoleGrant
@@ -83,7 +84,7 @@ _LOAD = union_all(
 
 def load_principal(session: Session, person_id: int) -> Principal:
     """Load a person with their memberships and role grants (one query)."""
-    rows = session.connection().execute(_LOAD, {"person_id": person_id}).all()
+    rows = fastpath.execute(session.connection(), _LOAD, {"person_id": person_id}).tuples()
     if not rows or rows[0][0] != 0 or not rows[0][3]:
         raise Unauthenticated(code="person_inactive", detail="账号不存在或已停用")
     memberships = [r for r in rows if r[0] == 0 and r[4] is not None]

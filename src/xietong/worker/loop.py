@@ -1,5 +1,7 @@
 """The worker: background duties that follow commits — today the change-log sequencer.
 
+On SQLite each tick also checkpoints the WAL (PASSIVE), so requests need not (``xietong.db.engine``).
+
 Any number of workers may run against one database: each duty takes its own lock or claims rows
 with ``FOR UPDATE SKIP LOCKED``. ``serve --demo`` runs one in a thread; production runs
 ``xietong worker`` as its own process(es).
@@ -15,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from xietong.cases.changelog import sequence_events
+from xietong.db.engine import checkpoint
 from xietong.db.session import unit_of_work
 
 logger = logging.getLogger(__name__)
@@ -29,6 +32,7 @@ def run_once(engine: Engine) -> dict[str, int]:
     for name, duty in DUTIES:
         with unit_of_work(engine) as session:
             done[name] = duty(session)
+    checkpoint(engine)  # upkeep, not work: it never counts as the tick being busy
     return done
 
 

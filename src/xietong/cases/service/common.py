@@ -20,6 +20,7 @@ from xietong.cases.events import Actor, event_row
 from xietong.cases.models import Case
 from xietong.cases.service.writes import Inserts, write_closing
 from xietong.catalog.models import MatterVersion, ProcessDefinition
+from xietong.db import fastpath
 from xietong.directory.models import Unit
 from xietong.engine.assignment import DirectoryAssigner
 from xietong.engine.definition import CompiledProcess, compile_process
@@ -81,7 +82,7 @@ _PROCESS_BODY = select(ProcessDefinition.__table__.c.body).where(
 
 
 def lock_case(session: Session, case_id: int) -> Mapping[str, Any]:
-    row = session.connection().execute(_LOCK_CASE, {"b_case_id": case_id}).mappings().first()
+    row = fastpath.execute(session.connection(), _LOCK_CASE, {"b_case_id": case_id}).first()
     if row is None:
         raise NotFound(code="case_not_found", detail=f"办件不存在（编号 {case_id}）")
     return row
@@ -128,7 +129,7 @@ def process_of(conn: Connection, row: Mapping[str, Any]) -> CompiledProcess:
     digest = row["digest"]
     compiled = _compiled.get(digest)
     if compiled is None:
-        body = conn.execute(_PROCESS_BODY, {"b_digest": digest}).scalar_one()
+        body = fastpath.execute(conn, _PROCESS_BODY, {"b_digest": digest}).scalar_one()
         compiled = _compiled[digest] = compile_process(body)
     return compiled
 

@@ -18,6 +18,7 @@ from xietong.cases.numbering import next_case_number
 from xietong.cases.service.writes import write_closing
 from xietong.catalog.forms import FormSchema, Material, parse_form_schema, parse_materials, validate_form
 from xietong.catalog.models import LocalMatter, MatterVersion
+from xietong.db import fastpath
 from xietong.db.base import utcnow
 from xietong.directory.models import Region, Unit
 from xietong.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
@@ -96,13 +97,9 @@ def submit_case(
     if channel not in {c.value for c in Channel}:
         raise InvalidInput(code="bad_channel", detail=f"不支持的申请渠道：{channel}")
     conn = session.connection()
-    version = (
-        conn.execute(
-            _PUBLISHED_VERSION, {"b_local_matter_id": local_matter_id, "b_applicant_unit_id": applicant_unit_id}
-        )
-        .mappings()
-        .first()
-    )
+    version = fastpath.execute(
+        conn, _PUBLISHED_VERSION, {"b_local_matter_id": local_matter_id, "b_applicant_unit_id": applicant_unit_id}
+    ).first()
     if version is None:
         raise NotFound(code="matter_not_published", detail="该事项不存在或尚未发布，暂不能申请")
     cleaned, problems = _check_form(version["form_schema"], form)
@@ -144,7 +141,7 @@ def submit_case(
         "created_at": now,
         "updated_at": now,
     }
-    case_id = conn.execute(_INSERT_CASE, values).scalar_one()
+    case_id = fastpath.execute(conn, _INSERT_CASE, values).scalar_one()
     attachment_ids = [a for ids in (materials or {}).values() for a in ids]
     if attachment_ids:
         claim = {"b_ids": attachment_ids, "b_case_id": case_id, "b_by": principal.id}

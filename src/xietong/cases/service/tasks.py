@@ -23,6 +23,7 @@ from xietong.cases.service.common import (
     require,
     require_status,
 )
+from xietong.db import fastpath
 from xietong.db.base import utcnow
 from xietong.engine.models import Scope, Task
 from xietong.engine.state import ScopeRow, Slot, TaskRow
@@ -65,7 +66,7 @@ _CLAIM = (
 
 
 def _lock_task(session: Session, task_id: int) -> Mapping[str, Any]:
-    row = session.connection().execute(_LOCK_TASK, {"b_task_id": task_id}).mappings().first()
+    row = fastpath.execute(session.connection(), _LOCK_TASK, {"b_task_id": task_id}).first()
     if row is None:
         raise NotFound(code="task_not_found", detail=f"待办不存在（编号 {task_id}）")
     if row["task_state"] != "open":
@@ -165,7 +166,9 @@ def claim_task(
     require(principal, "claim", row, _task_facts(row))
     if CaseStatus(row["status"]) not in (CaseStatus.ACCEPTED, CaseStatus.IN_PROGRESS):
         raise Conflict(code="wrong_case_status", detail="办件当前状态不能签收待办")
-    result = session.connection().execute(_CLAIM, {"b_task_id": task_id, "b_person_id": principal.id, "b_now": now})
+    result = fastpath.execute(
+        session.connection(), _CLAIM, {"b_task_id": task_id, "b_person_id": principal.id, "b_now": now}
+    )
     if result.rowcount != 1:
         raise Conflict(code="task_claimed", detail="该待办已被他人签收")
     Operation(session, row, Actor(principal.kind, principal.id), now, tz).finish(

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Table, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from xietong.cases.models import Case, CaseParty, Event
+from xietong.db import fastpath
 from xietong.engine.store import SCOPE_CHANGES, scope_update
 from xietong.worker.models import OutboxMessage, Timer
 
@@ -55,7 +56,7 @@ def _case_params(case_id: int, values: Mapping[str, Any]) -> tuple[tuple[str, ..
 def update_case(conn: Connection, case_id: int, values: Mapping[str, Any]) -> None:
     """Write ``values`` to the case row."""
     columns, params = _case_params(case_id, values)
-    conn.execute(_update_case(columns), params)
+    fastpath.execute(conn, _update_case(columns), params)
 
 
 Shape = tuple[tuple[tuple[str, int, tuple[str, ...]], ...], tuple[str, ...]]
@@ -86,7 +87,7 @@ def write_closing(conn: Connection, case_id: int, case_values: Mapping[str, Any]
             statement = _SEPARATE.get(kind, _SCOPE_UPDATE)
             if kind == "scope":
                 rows = [{f"b_{k}": row[k] for k in ("id", *SCOPE_CHANGES)} for row in rows]
-            conn.execute(statement, list(rows) if len(rows) > 1 else rows[0])
+            fastpath.execute(conn, statement, list(rows) if len(rows) > 1 else rows[0])
         update_case(conn, case_id, case_values)
         return
     columns, params = _case_params(case_id, case_values)
@@ -100,5 +101,5 @@ def write_closing(conn: Connection, case_id: int, case_values: Mapping[str, Any]
                 continue
             for j, key in enumerate(keys):
                 params[f"i{i}r{r}c{j}"] = row[key]
-    conn.execute(_combined((tuple(shape), columns)), params)
+    fastpath.execute(conn, _combined((tuple(shape), columns)), params)
 
