@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from xietong.db.base import Base, BigId, utcnow
+from xietong.db.base import Base, BigId, JSONType, utcnow
 
 
 class Case(Base):
@@ -46,6 +46,7 @@ class Case(Base):
     due_at: Mapped[datetime | None]
     paused_at: Mapped[datetime | None]
     paused_days: Mapped[int] = mapped_column(default=0)
+    paused_from: Mapped[str | None] = mapped_column(String(20))  # the status a pause returns to
     concluded_at: Mapped[datetime | None]
     archived_at: Mapped[datetime | None]
     result: Mapped[str | None] = mapped_column(String(12))  # granted | denied
@@ -64,6 +65,32 @@ class Case(Base):
         Index("ix_case_status_due", "status", "due_at"),
         Index("ix_case_submitted", "submitted_at"),
     )
+
+
+class SupplementRequest(Base):
+    """补正 or 退回申请人: what the applicant is asked to change, and what their resubmission changed.
+
+    ``kind`` supplement keeps the open tasks waiting. A return says in ``resume_mode`` where the resubmitted
+    case goes: ``direct`` — the other open tasks waited, and the returning task (``resume_task_id``) opens
+    again for the same person in the same scope — or ``chain``: every task was cancelled and the process
+    runs again from its start.
+    """
+
+    __tablename__ = "supplement_request"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # supplement | return
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)  # [{material, field, note}]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    resume_mode: Mapped[str | None] = mapped_column(String(12))  # direct | chain (returns only)
+    resume_node: Mapped[str | None] = mapped_column(String(64))
+    resume_task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))  # the returning task, reopened as-is
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    requested_at: Mapped[datetime]
+    resubmitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    resubmitted_at: Mapped[datetime | None]
+    changes: Mapped[dict[str, Any] | None]
 
 
 class CaseParty(Base):

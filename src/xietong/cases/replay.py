@@ -46,6 +46,14 @@ _KNOWN_SECTIONS = frozenset(
         "task_claimed",
         "step_results",
         "process_state",
+        # handling operations (issue 4): ``task_ended`` and ``signers`` change rows; the rest is the record
+        "task_ended",
+        "signers",
+        "returned",
+        "supplement",
+        "changes",
+        "resumed",
+        "transferred",
     }
 )
 
@@ -212,6 +220,15 @@ def _apply(state: CaseState, event: EventLike) -> None:
         _change_scope(state, event, change, at)
     if "task_completed" in delta:
         _complete_task(state, event, delta["task_completed"], at)
+    if "task_ended" in delta:  # returned or transferred: closed by a person without a decision
+        ended = delta["task_ended"]
+        task = _task(state, event, ended["id"])
+        task.state, task.outcome, task.opinion = ended["state"], ended["outcome"], ended["opinion"]
+        task.completed_by_id, task.completed_at = ended["by"], at
+    if "signers" in delta:  # 加签/减签 rewrote a countersign's signer list and expected count
+        resized = delta["signers"]
+        scope = state.scopes[resized["scope"]]
+        scope.expected, scope.data = resized["expected"], resized["data"]
     for closed in delta.get("tasks_closed", ()):
         task = _task(state, event, closed["id"])
         task.state, task.completed_at = closed["state"], at

@@ -86,7 +86,7 @@ class CaseRecord:
             "id": self.id,
             **values,
             **dict.fromkeys(("accepted_at", "due_at", "paused_at", "concluded_at", "archived_at")),
-            **dict.fromkeys(("result", "result_note", "reason")),
+            **dict.fromkeys(("result", "result_note", "reason", "paused_from")),
         }
         parties = sorted({values["applicant_unit_id"], values["handling_unit_id"]})
         self.rows += [("case_party", {"case_id": self.id, "unit_id": u}) for u in parties]
@@ -145,7 +145,7 @@ class CaseRecord:
     def request_supplement(self, at: datetime, *, by: int, reason: str) -> None:
         """补正: the case waits for the applicant and its clock stops."""
         self.status_before_pause = self.row["status"]
-        values = {"status": "supplementing", "paused_at": at, "reason": reason}
+        values = {"status": "supplementing", "paused_at": at, "paused_from": self.row["status"], "reason": reason}
         self._finish("case.supplement_requested", Actor("person", by), at, values)
 
     def resubmit(self, at: datetime, *, by: int) -> None:
@@ -155,6 +155,7 @@ class CaseRecord:
         values = {
             "status": self.status_before_pause,
             "paused_at": None,
+            "paused_from": None,
             "paused_days": self.row["paused_days"] + days,
             "due_at": extend_due(self.row["due_at"], days, calendar),
         }

@@ -34,17 +34,22 @@ def complete_task(run: Run, task: TaskRow, *, approved: bool) -> None:
         _leave(run, node, scope, approved, [MAX_AUTOMATIC_STEPS])
         return
     decided = user_task.record_sign(run, task, scope, approved)
-    if decided is None:
-        return
-    _close_multi(run, scope, decided, exclude=task)
+    if decided is not None:
+        finish_multi(run, scope, decided, exclude=task)
+
+
+def finish_multi(run: Run, multi: ScopeRow, decided: bool, exclude: TaskRow | None = None) -> None:
+    """Close a decided 会签/或签 step (cancelling signers who no longer need to act) and move on."""
+    node = run.process.node(multi.node_id)
+    _close_multi(run, multi, decided, exclude=exclude)
     run.case.step_results[node.id] = {
         "approved": decided,
         "outcome": "approve" if decided else "deny",
-        "approved_count": scope.approved_count,
-        "denied_count": scope.denied_count,
+        "approved_count": multi.approved_count,
+        "denied_count": multi.denied_count,
     }
-    assert scope.parent is not None
-    _leave(run, node, scope.parent, decided, [MAX_AUTOMATIC_STEPS])
+    assert multi.parent is not None
+    _leave(run, node, multi.parent, decided, [MAX_AUTOMATIC_STEPS])
 
 
 def _scope_id(task: TaskRow) -> int:
@@ -53,13 +58,13 @@ def _scope_id(task: TaskRow) -> int:
     return task.scope_id
 
 
-def _close_multi(run: Run, multi: ScopeRow, approved: bool, exclude: TaskRow) -> None:
+def _close_multi(run: Run, multi: ScopeRow, approved: bool, exclude: TaskRow | None) -> None:
     multi.state, multi.outcome = "completed", "approve" if approved else "deny"
     run.touch(multi)
     if multi.arrived < multi.expected and multi.data.get("order") != "sequential":
         assert multi.id is not None
         for other in run.loader.open_tasks(multi.id):
-            if other.id != exclude.id:
+            if exclude is None or other.id != exclude.id:
                 run.close_task(other, "cancelled")
 
 
@@ -71,6 +76,11 @@ def _leave(run: Run, node: Node, scope: ScopeRow, approved: bool, budget: list[i
         return
     flow = gateways.choose_flow(run, node, approved) if node.type == "exclusive" else node.outgoing[0]
     _enter(run, run.process.node(flow.target), scope, approved, budget)
+
+
+def leave(run: Run, node: Node, scope: ScopeRow, approved: bool, budget: list[int]) -> None:
+    """Follow the outgoing flow(s) of ``node`` from within ``scope`` (for re-entry after a return)."""
+    _leave(run, node, scope, approved, budget)
 
 
 def _enter(run: Run, node: Node, scope: ScopeRow, approved: bool, budget: list[int]) -> None:

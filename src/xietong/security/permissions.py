@@ -74,8 +74,17 @@ def can(
         return case.handling_unit_id in principal.unit_ids
     if action == "withdraw":
         return principal.id == case.applicant_person_id or case.applicant_unit_id in principal.unit_ids
-    if action in ("complete", "claim"):
+    if action in ("complete", "claim", "return", "transfer"):
         return task is not None and holds_task(principal, task)
+    # Handling operations around the tasks (issue 4): the handling unit, or whoever holds the step.
+    if action in ("suspend", "resume"):
+        return case.handling_unit_id in principal.unit_ids
+    if action == "supplement":
+        return case.handling_unit_id in principal.unit_ids or (task is not None and holds_task(principal, task))
+    if action == "resubmit":
+        return principal.id == case.applicant_person_id or case.applicant_unit_id in principal.unit_ids
+    if action == "change_signers":  # 加签/减签: a signer of the step, or a supervisor over the case
+        return (task is not None and holds_task(principal, task)) or _scope_covers(principal, case)
     return False
 
 

@@ -1,16 +1,28 @@
 """Case operations, one module per group; each is one transaction owned by the caller."""
 
+from xietong.cases.service.handover import add_signers, remove_signer, transfer_task
 from xietong.cases.service.lifecycle import accept_case, archive_case, conclude_case, reject_case, withdraw_case
+from xietong.cases.service.pauses import request_supplement, resubmit_case, resume_case, suspend_case
+from xietong.cases.service.returns import return_targets, return_task
 from xietong.cases.service.submit import submit_case
 from xietong.cases.service.tasks import claim_task, complete_task
 
 __all__ = [
     "accept_case",
+    "add_signers",
     "archive_case",
     "claim_task",
     "complete_task",
     "conclude_case",
     "reject_case",
+    "remove_signer",
+    "request_supplement",
+    "resubmit_case",
+    "resume_case",
+    "return_targets",
+    "return_task",
     "submit_case",
+    "suspend_case",
+    "transfer_task",
     "withdraw_case",
 ]

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from xietong.cases.enums import CaseStatus, Result
 from xietong.cases.events import Actor
+from xietong.cases.service.clock import card_timers
 from xietong.cases.service.common import Operation, lock_case, require, require_status
-from xietong.clock.cards import yellow_at
 from xietong.clock.due import due_at
 from xietong.db.base import utcnow
 from xietong.engine.models import Task
@@ -46,21 +45,7 @@ def accept_case(
     due = due_at(now, row["promised_limit_days"], calendar, immediate=immediate)
     run = op.new_run()
     start_process(run)
-    timers: list[dict[str, Any]] = [
-        {
-            "kind": kind,
-            "case_id": case_id,
-            "task_id": None,
-            "state": "pending",
-            "attempts": 0,
-            "payload": {},
-            "fire_at": fire_at,
-        }
-        for kind, fire_at in (
-            ("case_yellow", max(now, yellow_at(due, row["promised_limit_days"], calendar))),
-            ("case_red", due),
-        )
-    ]
+    timers = card_timers(case_id, due, row["promised_limit_days"], calendar, now)
     assert target is not None
     op.finish(
         "case.accepted",

@@ -174,3 +174,9 @@ def claim_task(
     Operation(session, row, Actor(principal.kind, principal.id), now, tz).finish(
         "task.claimed", delta={"task_claimed": {"id": task_id, "by": principal.id}}
     )
+
+
+# The other task operations (return, transfer, signers) lock and read a task the same way.
+lock_task = _lock_task
+task_facts = _task_facts
+task_row_of = _task_row

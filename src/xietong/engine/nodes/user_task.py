@@ -48,14 +48,14 @@ def record_sign(run: Run, task: TaskRow, multi: ScopeRow, approved: bool) -> boo
     else:
         multi.denied_count += 1
     run.touch(multi)
-    decided = _decision(multi)
+    decided = decision(multi)
     if decided is None and multi.data.get("order") == "sequential":
         signer = multi.data["signers"][multi.arrived]
         run.open_task(task.node_id, multi, Slot(**signer), seq=multi.arrived)
     return decided
 
 
-def _decision(multi: ScopeRow) -> bool | None:
+def decision(multi: ScopeRow) -> bool | None:
     mode, expected = multi.data["mode"], multi.expected
     if mode == "any":
         return multi.approved_count > 0
