@@ -51,7 +51,7 @@ def test_a_case_travels_the_joint_approval_process_over_http(api: Api) -> None:
         "task_ids": []
     }
 
-    assert handler.get(f"/api/v1/cases/{case_id}").json()["actions"] == ["conclude"]
+    assert handler.get(f"/api/v1/cases/{case_id}").json()["actions"] == ["suspend", "conclude"]
     concluded = handler.post(f"/api/v1/cases/{case_id}/conclude", json={"result": "granted", "note": "准予"})
     assert concluded.status_code == 204
     assert handler.post(f"/api/v1/cases/{case_id}/archive").status_code == 204

@@ -173,13 +173,17 @@ def case_detail(
     open_tasks = [_task_item(t, now, cal) for t in tasks]
     actions = [
         operation
-        for operation in ("accept", "reject", "withdraw", "conclude", "archive")
+        for operation in (
+            "accept", "reject", "withdraw", "supplement", "resubmit", "suspend", "resume", "conclude", "archive"
+        )
         if CaseStatus(case.status) in TRANSITIONS[operation][0] and can(principal, operation, facts)
     ]
     if case.process_state != "finished" and "conclude" in actions:
         actions.remove("conclude")  # 办结 comes after the process has reached its end
+    if case.process_state == "finished" and "supplement" in actions:
+        actions.remove("supplement")  # every step has decided: nothing is waiting for a correction
     task_actions = {
-        item.id: (["claim", "complete"] if item.shared else ["complete"])
+        item.id: (["claim", "complete", "return", "transfer"] if item.shared else ["complete", "return", "transfer"])
         for item in open_tasks
         if holds_task(principal, TaskFacts(item.unit_id, item.post_id, item.assignee_id))
     }

@@ -194,3 +194,128 @@ def complete(task_id: int, body: DecisionIn, request: Request, principal: Curren
             opinion=body.opinion, tz=settings_of(request).timezone,
         )
     return NewTasksOut(task_ids=ids)
+
+
+# -- handling operations (issue 4) ----------------------------------------------------------------------
+
+
+class ReturnIn(BaseModel):
+    target: str = Field(min_length=1, max_length=64, description="退回到的环节 id，或 applicant（申请人）")
+    reason: Reason = Field(min_length=1)
+    resume_mode: Literal["direct", "chain"] = Field(
+        "chain", description="退回申请人后重新提交的去向：direct 直接回到本环节，chain 重新走完整流程"
+    )
+
+
+class SupplementItem(BaseModel):
+    material: str | None = Field(None, max_length=20, description="材料编码")
+    field: str | None = Field(None, max_length=64, description="表单字段")
+    note: str = Field(max_length=500, description="需要补正的内容")
+
+
+class SupplementIn(BaseModel):
+    items: list[SupplementItem] = Field(min_length=1, max_length=50)
+    reason: str = Field("", max_length=500)
+
+
+class ResubmitIn(BaseModel):
+    form: dict[str, Any] | None = None
+    materials: dict[str, list[int]] = Field(default_factory=dict, description="补充的材料：材料编码 → 附件 id")
+    note: str = Field("", max_length=500)
+
+
+class TransferIn(BaseModel):
+    to_person_id: int
+    note: str = Field("", max_length=2000)
+
+
+class SignersIn(BaseModel):
+    person_ids: list[int] = Field(min_length=1, max_length=20)
+    position: Literal["parallel", "before", "after"] = "parallel"
+
+
+class RemoveSignerIn(BaseModel):
+    person_id: int
+
+
+@router.get("/tasks/{task_id}/return-targets", tags=["待办"], summary="可退回的环节及退回将取消的待办")
+def return_targets(task_id: int, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    with reading(request) as session:
+        return cases.return_targets(session, principal=principal, task_id=task_id)
+
+
+@router.post("/tasks/{task_id}/return", tags=["待办"], summary="退回：到任一已办环节或申请人")
+def return_task(task_id: int, body: ReturnIn, request: Request, principal: CurrentPrincipal) -> NewTasksOut:
+    with writing(request) as session:
+        ids = cases.return_task(
+            session, principal=principal, task_id=task_id, target=body.target, reason=body.reason,
+            resume_mode=body.resume_mode, tz=settings_of(request).timezone,
+        )
+    return NewTasksOut(task_ids=ids)
+
+
+@router.post("/tasks/{task_id}/transfer", tags=["待办"], summary="转办给本单位同事")
+def transfer(task_id: int, body: TransferIn, request: Request, principal: CurrentPrincipal) -> NewTasksOut:
+    with writing(request) as session:
+        new_id = cases.transfer_task(
+            session, principal=principal, task_id=task_id, to_person_id=body.to_person_id, note=body.note,
+            tz=settings_of(request).timezone,
+        )
+    return NewTasksOut(task_ids=[new_id])
+
+
+@router.post("/tasks/{task_id}/signers", tags=["待办"], summary="加签")
+def add_signers(task_id: int, body: SignersIn, request: Request, principal: CurrentPrincipal) -> NewTasksOut:
+    with writing(request) as session:
+        ids = cases.add_signers(
+            session, principal=principal, task_id=task_id, person_ids=body.person_ids, position=body.position,
+            tz=settings_of(request).timezone,
+        )
+    return NewTasksOut(task_ids=ids)
+
+
+@router.post("/tasks/{task_id}/signers/remove", tags=["待办"], summary="减签（尚未签署的会签人）")
+def remove_signer(task_id: int, body: RemoveSignerIn, request: Request, principal: CurrentPrincipal) -> NewTasksOut:
+    with writing(request) as session:
+        ids = cases.remove_signer(
+            session, principal=principal, task_id=task_id, person_id=body.person_id, tz=settings_of(request).timezone
+        )
+    return NewTasksOut(task_ids=ids)
+
+
+@router.post("/cases/{case_id}/supplement", status_code=201, summary="补正：一次性告知需要补正的内容（停止计时）")
+def supplement(case_id: int, body: SupplementIn, request: Request, principal: CurrentPrincipal) -> dict[str, int]:
+    with writing(request) as session:
+        request_id = cases.request_supplement(
+            session, principal=principal, case_id=case_id, items=[i.model_dump() for i in body.items],
+            reason=body.reason, tz=settings_of(request).timezone,
+        )
+    return {"id": request_id}
+
+
+@router.post("/cases/{case_id}/resubmit", summary="补正后重新提交（恢复计时）")
+def resubmit(case_id: int, body: ResubmitIn, request: Request, principal: CurrentPrincipal) -> NewTasksOut:
+    with writing(request) as session:
+        ids = cases.resubmit_case(
+            session, principal=principal, case_id=case_id, form=body.form, materials=body.materials, note=body.note,
+            tz=settings_of(request).timezone,
+        )
+    return NewTasksOut(task_ids=ids)
+
+
+@router.post("/cases/{case_id}/suspend", status_code=204, summary="挂起（停止计时）")
+def suspend(case_id: int, body: ReasonIn, request: Request, principal: CurrentPrincipal) -> Response:
+    with writing(request) as session:
+        cases.suspend_case(
+            session, principal=principal, case_id=case_id, reason=body.reason, tz=settings_of(request).timezone
+        )
+    return Response(status_code=204)
+
+
+@router.post("/cases/{case_id}/resume", status_code=204, summary="恢复（到期时间顺延挂起的工作日）")
+def resume(case_id: int, body: OptionalReasonIn, request: Request, principal: CurrentPrincipal) -> Response:
+    with writing(request) as session:
+        cases.resume_case(
+            session, principal=principal, case_id=case_id, reason=body.reason, tz=settings_of(request).timezone
+        )
+    return Response(status_code=204)

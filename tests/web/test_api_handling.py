@@ -1,0 +1,56 @@
+"""Handling operations over HTTP: return with its preview, 补正 and resubmission, suspend/resume, transfer."""
+
+from __future__ import annotations
+
+from tests.web.conftest import Api, submit
+from tests.web.test_api_cases import _task, _todo
+
+
+def test_return_preview_return_to_the_applicant_and_resubmit_over_http(api: Api) -> None:
+    applicant = api.login("finance.clerk.0")
+    case_id = submit(applicant, api, title="申请增加编制")["id"]
+    handler = api.login("staffing.clerk.0")
+    handler.post(f"/api/v1/cases/{case_id}/accept")
+    accept = _task(handler, case_id)
+    assert handler.post(f"/api/v1/tasks/{accept['id']}/complete", json={"decision": "approve"}).status_code == 200
+    reviewer = api.login("finance.section_chief.0")
+    review = _task(reviewer, case_id)
+    preview = reviewer.get(f"/api/v1/tasks/{review['id']}/return-targets").json()
+    [target] = preview["targets"]
+    assert target["node"] == "accept" and len(target["cancels"]) == 2  # the two other reviews
+    refused = reviewer.post(f"/api/v1/tasks/{review['id']}/return", json={"target": "approve", "reason": "x"})
+    assert refused.status_code == 409 and refused.json()["code"] == "bad_return_target"
+    back = reviewer.post(f"/api/v1/tasks/{review['id']}/return",
+                         json={"target": "applicant", "reason": "请补充编制测算表", "resume_mode": "direct"})
+    assert back.status_code == 200, back.text
+    detail = applicant.get(f"/api/v1/cases/{case_id}").json()
+    assert detail["case"]["status"] == "supplementing" and "resubmit" in detail["actions"]
+    again = applicant.post(f"/api/v1/cases/{case_id}/resubmit", json={"form": {"title": "申请增加编制（补充测算）"}})
+    assert again.status_code == 200 and len(again.json()["task_ids"]) == 1
+    assert _task(reviewer, case_id)["name"] == review["name"]  # straight back to the returning reviewer
+    types = [e["type"] for e in handler.get(f"/api/v1/cases/{case_id}/events").json()["items"]]
+    assert types[-2:] == ["case.returned_to_applicant", "case.resubmitted"]
+
+
+def test_supplement_suspend_resume_and_transfer_over_http(api: Api) -> None:
+    applicant = api.login("finance.clerk.0")
+    case_id = submit(applicant, api)["id"]
+    handler = api.login("staffing.clerk.0")
+    asked = handler.post(f"/api/v1/cases/{case_id}/supplement", json={"items": [{"note": "缺少编制核定表"}]})
+    assert asked.status_code == 201, asked.text
+    assert handler.post(f"/api/v1/cases/{case_id}/accept").json()["code"] == "wrong_case_status"
+    empty = applicant.post(f"/api/v1/cases/{case_id}/resubmit", json={})
+    assert empty.status_code == 422 and empty.json()["code"] == "nothing_changed"
+    assert applicant.post(f"/api/v1/cases/{case_id}/resubmit", json={"form": {"title": "补充后的申请"}}).status_code \
+        == 200
+    assert handler.get(f"/api/v1/cases/{case_id}").json()["case"]["status"] == "submitted"
+    handler.post(f"/api/v1/cases/{case_id}/accept")
+    assert handler.post(f"/api/v1/cases/{case_id}/suspend", json={"reason": "等待批复"}).status_code == 204
+    assert handler.post(f"/api/v1/cases/{case_id}/suspend", json={"reason": "again"}).status_code == 409
+    assert handler.post(f"/api/v1/cases/{case_id}/resume", json={}).status_code == 204
+    task = _task(handler, case_id)
+    colleague = api.login("staffing.clerk.1")
+    colleague_id = api.city.person("staffing", "clerk", 1).id
+    moved = handler.post(f"/api/v1/tasks/{task['id']}/transfer", json={"to_person_id": colleague_id})
+    assert moved.status_code == 200, moved.text
+    assert [t["id"] for t in _todo(colleague) if t["case_id"] == case_id] == moved.json()["task_ids"]
