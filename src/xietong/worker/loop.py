@@ -1,4 +1,4 @@
-"""The worker: background duties that follow commits — today the change-log sequencer.
+"""The worker: background duties that follow commits — the change-log sequencer and outbox delivery.
 
 On SQLite each tick also checkpoints the WAL (PASSIVE), so requests need not (``xietong.db.engine``).
 
@@ -16,14 +16,19 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+import xietong.cases.jobs  # noqa: F401  (registers the cases domain's outbox handlers)
 from xietong.cases.changelog import sequence_events
 from xietong.db.engine import checkpoint
 from xietong.db.session import unit_of_work
+from xietong.worker.outbox import deliver_outbox
 
 logger = logging.getLogger(__name__)
 
 Duty = Callable[[Session], int]
-DUTIES: tuple[tuple[str, Duty], ...] = (("sequence_events", sequence_events),)
+DUTIES: tuple[tuple[str, Duty], ...] = (
+    ("sequence_events", sequence_events),
+    ("deliver_outbox", deliver_outbox),
+)
 
 
 def run_once(engine: Engine) -> dict[str, int]:
