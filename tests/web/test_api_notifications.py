@@ -1,4 +1,4 @@
-"""/api/v1/notifications over real HTTP, fed by the real worker: a new task notifies its post; one sees only one's own."""
+"""/api/v1/notifications over real HTTP, fed by the real worker: a task notifies its post; one sees only one's own."""
 
 from __future__ import annotations
 
