@@ -210,3 +210,23 @@ def test_used_days_at_due_day_equals_limit(accepted: datetime, limit: int) -> No
     last_moment = due - timedelta(microseconds=1)
     assert working_days_used(accepted, last_moment, CAL) == limit
     assert remaining_working_days(accepted, due, CAL) >= limit
+
+
+def test_case_paused_across_the_national_day_2026_is_extended_by_the_working_days_touched() -> None:
+    accepted = local(2026, 9, 28, 10)  # Monday
+    due = due_at(accepted, 5, CAL)  # Sep 29, 30, Oct 8, 9, Oct 10 (a make-up Saturday)
+    assert due == local(2026, 10, 11)
+    paused = paused_working_days(local(2026, 9, 30, 15), local(2026, 10, 8, 9), CAL)
+    assert paused == 2  # Sep 30 and Oct 8; the seven days off cost nothing
+    assert extend_due(due, paused, CAL) == local(2026, 10, 14)  # Sunday Oct 11 is off: Mon 12, Tue 13
+
+
+def test_case_paused_across_the_spring_festival_2026_counts_the_make_up_saturday() -> None:
+    accepted = local(2026, 2, 11, 10)  # Wednesday
+    due = due_at(accepted, 3, CAL)  # Feb 12, 13, Feb 14 (a make-up Saturday)
+    assert due == local(2026, 2, 15)
+    paused = paused_working_days(local(2026, 2, 13, 16), local(2026, 2, 24, 9), CAL)
+    assert paused == 3  # Feb 13, the make-up Saturday Feb 14, Feb 24
+    assert extend_due(due, paused, CAL) == local(2026, 2, 27)  # Feb 24, 25, 26
+    used = working_days_used(accepted, local(2026, 2, 26, 17), CAL, paused_days=paused)
+    assert used == 3

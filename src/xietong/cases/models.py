@@ -53,6 +53,7 @@ class Case(Base):
     result_note: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
     trips: Mapped[int] = mapped_column(default=0)
+    card: Mapped[str] = mapped_column(String(8), default="none", server_default="none")  # none | yellow | red
     scope_seq: Mapped[int] = mapped_column(default=0)
     event_seq: Mapped[int] = mapped_column(default=0)
     last_event_hash: Mapped[str] = mapped_column(String(64), default="")

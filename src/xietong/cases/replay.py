@@ -44,6 +44,7 @@ _KNOWN_SECTIONS = frozenset(
         "tasks_closed",
         "task_completed",
         "task_claimed",
+        "task_card",
         "step_results",
         "process_state",
         # handling operations (issue 4): ``task_ended`` and ``signers`` change rows; the rest is the record
@@ -119,6 +120,7 @@ class TaskState:
     completed_by_id: int | None
     outcome: str | None
     opinion: str | None
+    card: str = "none"  # none | red: set by the worker's ``task.overdue``
 
 
 @dataclass
@@ -203,6 +205,7 @@ def _initial(event: EventLike) -> CaseState:
     if event.seq != 1 or event.type != "case.submitted":
         raise ReplayError(code="no_submission", detail=f"事件日志应从申请开始，实为 {event.type}（第 {event.seq} 个）")
     values: dict[str, Any] = dict.fromkeys(CASE_FIELDS)
+    values["card"] = "none"  # a column default no operation but a card event writes
     return CaseState(id=event.case_id, fields=values, parties=frozenset())
 
 
@@ -239,6 +242,8 @@ def _apply(state: CaseState, event: EventLike) -> None:
     if "task_claimed" in delta:
         task = _task(state, event, delta["task_claimed"]["id"])
         task.assignee_id, task.claimed_at = delta["task_claimed"]["by"], at
+    if "task_card" in delta:
+        _task(state, event, delta["task_card"]["id"]).card = delta["task_card"]["card"]
     if event.type == "case.archived":  # the archive UPDATE cancels whatever is still open (no completed_at)
         for task in state.open_tasks():
             task.state = "cancelled"

@@ -209,6 +209,7 @@ class CaseRecord:
             "completed_by_id": t.completed_by_id,
             "outcome": t.outcome,
             "opinion": t.opinion,
+            "card": "none",
         }
 
     def _run(self, at: datetime) -> Run:

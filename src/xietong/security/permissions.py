@@ -123,6 +123,7 @@ ADMIN_ROLES: dict[str, frozenset[str]] = {
     "directory": frozenset({"system_admin"}),
     "catalog": frozenset({"system_admin", "reform_office"}),
     "accounts": frozenset({"security_admin"}),
+    "calendar": frozenset({"system_admin"}),
 }
 
 

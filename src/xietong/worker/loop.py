@@ -1,4 +1,4 @@
-"""The worker: background duties that follow commits — today the change-log sequencer.
+"""The worker: background duties that follow commits — the change-log sequencer, outbox delivery, timers.
 
 On SQLite each tick also checkpoints the WAL (PASSIVE), so requests need not (``xietong.db.engine``).
 
@@ -16,14 +16,22 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from xietong.cases import cards as _cards  # noqa: F401  (registers the cases domain's timer handlers)
+from xietong.cases import jobs as _jobs  # noqa: F401  (registers the cases domain's outbox handlers)
 from xietong.cases.changelog import sequence_events
 from xietong.db.engine import checkpoint
 from xietong.db.session import unit_of_work
+from xietong.worker.outbox import deliver_outbox
+from xietong.worker.timers import fire_timers
 
 logger = logging.getLogger(__name__)
 
 Duty = Callable[[Session], int]
-DUTIES: tuple[tuple[str, Duty], ...] = (("sequence_events", sequence_events),)
+DUTIES: tuple[tuple[str, Duty], ...] = (
+    ("sequence_events", sequence_events),
+    ("deliver_outbox", deliver_outbox),
+    ("fire_timers", fire_timers),
+)
 
 
 def run_once(engine: Engine) -> dict[str, int]:

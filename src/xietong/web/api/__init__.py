@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from xietong.web.api import attachments, audit, auth, cases, directory, matters
+from xietong.web.api import attachments, audit, auth, calendar, cases, directory, matters, notifications
 
 api_router = APIRouter(prefix="/api/v1")
 for module in (auth, directory, matters, cases, attachments, audit):
     api_router.include_router(module.router)
+api_router.include_router(calendar.router)
+api_router.include_router(notifications.router)
