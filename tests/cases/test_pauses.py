@@ -98,6 +98,7 @@ def test_suspend_and_resume_move_the_due_time_by_the_working_days_suspended(sess
         service.suspend_case(session, principal=staff, case_id=case_id, reason="")
     with pytest.raises(Forbidden):
         service.suspend_case(session, principal=city.principal(session, "finance"), case_id=case_id, reason="等待")
+    step_dues = {t.id: t.due_at for t in tasks(session, case_id)}
     service.suspend_case(session, principal=staff, case_id=case_id, reason="等待上级批复", now=MONDAY)
     case = case_of(session, case_id)
     assert case.status == "suspended" and case.paused_from == "in_progress"
@@ -106,6 +107,11 @@ def test_suspend_and_resume_move_the_due_time_by_the_working_days_suspended(sess
     service.resume_case(session, principal=staff, case_id=case_id, now=MONDAY.replace(hour=8))
     case = case_of(session, case_id)
     assert case.status == "in_progress" and case.paused_days == 1 and case.due_at > due
+    moved = {t.id: t.due_at for t in tasks(session, case_id)}
+    assert len(step_dues) == 2 and all(moved[i] > d for i, d in step_dues.items())  # the steps' limits moved too
+    rearmed = session.scalars(select(Timer).where(Timer.case_id == case_id, Timer.kind == "task_due",
+                                                  Timer.state == "pending")).all()
+    assert {t.task_id: t.fire_at for t in rearmed} == {i: d for i, d in moved.items() if d is not None}
     with pytest.raises(Conflict):
         service.resume_case(session, principal=staff, case_id=case_id)
     assert sorted(tasks(session, case_id), key=lambda t: t.node_id)[0].node_id == "fin1"

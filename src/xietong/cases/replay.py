@@ -55,6 +55,7 @@ _KNOWN_SECTIONS = frozenset(
         "changes",
         "resumed",
         "transferred",
+        "task_dues",
     }
 )
 
@@ -228,6 +229,8 @@ def _apply(state: CaseState, event: EventLike) -> None:
         task = _task(state, event, ended["id"])
         task.state, task.outcome, task.opinion = ended["state"], ended["outcome"], ended["opinion"]
         task.completed_by_id, task.completed_at = ended["by"], at
+    for moved in delta.get("task_dues", ()):  # a pause ended: the open steps' due times moved with the case's
+        _task(state, event, moved["id"]).due_at = _parse_time(moved["due_at"])
     if "signers" in delta:  # 加签/减签 rewrote a countersign's signer list and expected count
         resized = delta["signers"]
         scope = state.scopes[resized["scope"]]

@@ -11,20 +11,34 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from xietong.cases.enums import CaseStatus
 from xietong.clock.calendar import WorkCalendar
 from xietong.clock.cards import yellow_at
 from xietong.clock.due import extend_due, paused_working_days
+from xietong.engine.models import Task
 from xietong.system.calendar import work_calendar
 from xietong.worker.models import Timer
 
 TIMER = Timer.__table__
+TASK = Task.__table__
 CARD_TIMERS = ("case_yellow", "case_red")
 _CANCEL_CARD_TIMERS = (
     update(TIMER)
     .where(TIMER.c.case_id == bindparam("b_case_id"), TIMER.c.state == "pending", TIMER.c.kind.in_(CARD_TIMERS))
+    .values(state="cancelled", done_at=bindparam("b_now"))
+)
+
+
+_OPEN_TASK_DUES = select(TASK.c.id, TASK.c.due_at).where(
+    TASK.c.case_id == bindparam("b_case_id"), TASK.c.state == "open", TASK.c.due_at.is_not(None)
+)
+_MOVE_TASK_DUE = update(TASK).where(TASK.c.id == bindparam("b_id")).values(due_at=bindparam("b_due"))
+_CANCEL_TASK_TIMERS = (
+    update(TIMER)
+    .where(TIMER.c.task_id.in_(bindparam("b_ids", expanding=True)), TIMER.c.state == "pending",
+           TIMER.c.kind == "task_due")
     .values(state="cancelled", done_at=bindparam("b_now"))
 )
 
@@ -48,8 +62,9 @@ def pause_values(row: Mapping[str, Any], status: CaseStatus, now: datetime) -> d
 
 def resume_values(
     conn: Connection, row: Mapping[str, Any], now: datetime, tz: str
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The case columns that restart its clock (due time moved by the pause), and the fresh card timers.
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The case columns that restart its clock (due time moved by the pause), the fresh timers (cards, and
+    the open steps' ``task_due``), and the open steps' moved due times (the event's ``task_dues`` section).
 
     ``row`` needs the case's status, paused_at, paused_from, accepted_at, due_at, paused_days and
     promised_limit_days. Before acceptance (受理前补正) no clock runs and only the status changes.
@@ -57,10 +72,29 @@ def resume_values(
     back = row["paused_from"] or (CaseStatus.IN_PROGRESS if row["accepted_at"] else CaseStatus.SUBMITTED).value
     values: dict[str, Any] = {"status": back, "paused_at": None, "paused_from": None}
     if row["due_at"] is None or row["paused_at"] is None:
-        return values, []
+        return values, [], []
     calendar = work_calendar(conn, tz)
     days = paused_working_days(row["paused_at"], now, calendar)
     due = extend_due(row["due_at"], days, calendar)
     values.update(due_at=due, paused_days=row["paused_days"] + days)
     conn.execute(_CANCEL_CARD_TIMERS, {"b_case_id": row["id"], "b_now": now})
-    return values, card_timers(row["id"], due, row["promised_limit_days"], calendar, now)
+    moved, task_timers = _move_task_dues(conn, row["id"], days, calendar, now)
+    return values, card_timers(row["id"], due, row["promised_limit_days"], calendar, now) + task_timers, moved
+
+
+def _move_task_dues(
+    conn: Connection, case_id: int, days: int, calendar: WorkCalendar, now: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Move the open steps' due times by the paused working days and re-arm their ``task_due`` timers."""
+    rows = conn.execute(_OPEN_TASK_DUES, {"b_case_id": case_id}).all()
+    if not rows or days == 0:
+        return [], []
+    moved = [{"id": task_id, "due_at": extend_due(due, days, calendar)} for task_id, due in rows]
+    conn.execute(_CANCEL_TASK_TIMERS, {"b_ids": [m["id"] for m in moved], "b_now": now})
+    conn.execute(_MOVE_TASK_DUE, [{"b_id": m["id"], "b_due": m["due_at"]} for m in moved])
+    timers = [
+        {"kind": "task_due", "case_id": case_id, "task_id": m["id"], "state": "pending", "attempts": 0, "payload": {},
+         "fire_at": m["due_at"]}
+        for m in moved
+    ]
+    return moved, timers

@@ -127,7 +127,7 @@ def resubmit_case(
     if not changes.get("form") and not given:
         raise InvalidInput(code="nothing_changed", detail="请修改表单或补充材料后再提交")
     request = conn.execute(_OPEN_REQUEST, {"b_case_id": case_id}).mappings().first()
-    back, timers = resume_values(conn, row, now, tz)
+    back, timers, moved = resume_values(conn, row, now, tz)
     values.update(back)
     op = Operation(session, row, Actor(principal.kind, principal.id), now, tz)
     run = None
@@ -146,7 +146,7 @@ def resubmit_case(
     op.finish(
         "case.resubmitted",
         case_values=values,
-        delta={"changes": {**changes, "note": note[:MAX_TEXT] or None}, "materials": given},
+        delta={"changes": {**changes, "note": note[:MAX_TEXT] or None}, "materials": given, "task_dues": moved},
         inserts=[("timer", timers)],
     )
     return [t.id for t in run.new_tasks if t.id is not None] if run is not None else []
@@ -177,9 +177,11 @@ def resume_case(
     row = lock_case(session, case_id)
     require(principal, "resume", row)
     require_status("resume", row)
-    values, timers = resume_values(session.connection(), row, now, tz)
+    values, timers, moved = resume_values(session.connection(), row, now, tz)
     Operation(session, row, Actor(principal.kind, principal.id), now, tz).finish(
-        "case.resumed", case_values=values, delta={"resumed": {"note": reason.strip()[:MAX_TEXT] or None}},
+        "case.resumed",
+        case_values=values,
+        delta={"resumed": {"note": reason.strip()[:MAX_TEXT] or None}, "task_dues": moved},
         inserts=[("timer", timers)],
     )
 
