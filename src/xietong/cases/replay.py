@@ -56,6 +56,7 @@ _KNOWN_SECTIONS = frozenset(
         "resumed",
         "transferred",
         "task_dues",
+        "task_withdrawn",
     }
 )
 
@@ -229,6 +230,8 @@ def _apply(state: CaseState, event: EventLike) -> None:
         task = _task(state, event, ended["id"])
         task.state, task.outcome, task.opinion = ended["state"], ended["outcome"], ended["opinion"]
         task.completed_by_id, task.completed_at = ended["by"], at
+    if "task_withdrawn" in delta:  # 撤回: the decision no longer stands; its task opened again (tasks_opened)
+        _task(state, event, delta["task_withdrawn"]["id"]).state = "withdrawn"
     for moved in delta.get("task_dues", ()):  # a pause ended: the open steps' due times moved with the case's
         _task(state, event, moved["id"]).due_at = _parse_time(moved["due_at"])
     if "signers" in delta:  # 加签/减签 rewrote a countersign's signer list and expected count

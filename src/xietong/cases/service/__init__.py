@@ -6,6 +6,7 @@ from xietong.cases.service.pauses import request_supplement, resubmit_case, resu
 from xietong.cases.service.returns import return_targets, return_task
 from xietong.cases.service.submit import submit_case
 from xietong.cases.service.tasks import claim_task, complete_task
+from xietong.cases.service.withdrawal import withdraw_decision
 
 __all__ = [
     "accept_case",
@@ -25,4 +26,5 @@ __all__ = [
     "suspend_case",
     "transfer_task",
     "withdraw_case",
+    "withdraw_decision",
 ]

@@ -319,3 +319,12 @@ def resume(case_id: int, body: OptionalReasonIn, request: Request, principal: Cu
             session, principal=principal, case_id=case_id, reason=body.reason, tz=settings_of(request).timezone
         )
     return Response(status_code=204)
+
+
+@router.post("/tasks/{task_id}/withdraw", tags=["已办"], summary="撤回本人的审批决定（后续环节尚未办理时）")
+def withdraw_decision(task_id: int, request: Request, principal: CurrentPrincipal) -> NewTasksOut:
+    with writing(request) as session:
+        new_id = cases.withdraw_decision(
+            session, principal=principal, task_id=task_id, tz=settings_of(request).timezone
+        )
+    return NewTasksOut(task_ids=[new_id])
