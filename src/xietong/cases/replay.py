@@ -46,6 +46,7 @@ _KNOWN_SECTIONS = frozenset(
         "task_claimed",
         "step_results",
         "process_state",
+        "oversight",  # 催办, 督办, 抄送, 评价: their rows live in xietong.oversight's tables, outside CaseState
     }
 )
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from xietong.web.api import attachments, audit, auth, cases, directory, matters
+from xietong.web.api import attachments, audit, auth, cases, directory, matters, oversight
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (auth, directory, matters, cases, attachments, audit):
+for module in (auth, directory, matters, cases, attachments, audit, oversight):
     api_router.include_router(module.router)
