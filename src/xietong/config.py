@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     demo: bool = False
     timezone: str = "Asia/Shanghai"
     session_idle_minutes: int = 30
+    urge_interval_minutes: int = Field(default=60, ge=0, description="one person urges one case at most this often")
     max_upload_mb: int = 50
     sqlite_busy_timeout_ms: int = 10_000
     pool_size: int = 5

@@ -57,6 +57,7 @@ _KNOWN_SECTIONS = frozenset(
         "transferred",
         "task_dues",
         "task_withdrawn",
+        "oversight",  # 催办, 督办, 抄送, 评价: their rows live in xietong.oversight's tables, outside CaseState
     }
 )
 

@@ -85,6 +85,23 @@ def can(
         return principal.id == case.applicant_person_id or case.applicant_unit_id in principal.unit_ids
     if action == "change_signers":  # 加签/减签: a signer of the step, or a supervisor over the case
         return (task is not None and holds_task(principal, task)) or _scope_covers(principal, case)
+    # --- oversight (xietong.oversight): 催办, 督办 and 整改, 抄送, 评价 -------------------------------------------
+    if action in ("urge", "rate", "supervise", "close_order", "answer_order", "copy"):
+        applicant = principal.id == case.applicant_person_id or case.applicant_unit_id in principal.unit_ids
+        oversees = any(  # only these two issue and close orders; a unit leader's scope reads, it does not order
+            g.role in ("supervisor", "reform_office")
+            and grant_covers(g, region_id=case.region_id, unit_path=case.handling_unit_path)
+            for g in principal.grants
+        )
+        handling = case.handling_unit_id in principal.unit_ids
+        return {
+            "urge": applicant or oversees,
+            "rate": applicant,
+            "supervise": oversees,
+            "close_order": oversees,
+            "answer_order": handling,
+            "copy": handling or (task is not None and holds_task(principal, task)),
+        }[action]
     return False
 
 

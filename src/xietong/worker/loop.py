@@ -21,6 +21,7 @@ from xietong.cases import jobs as _jobs  # noqa: F401  (registers the cases doma
 from xietong.cases.changelog import sequence_events
 from xietong.db.engine import checkpoint
 from xietong.db.session import unit_of_work
+from xietong.oversight import jobs as _oversight_jobs  # noqa: F401  (registers oversight's outbox and timer handlers)
 from xietong.worker.outbox import deliver_outbox
 from xietong.worker.timers import fire_timers
 

@@ -13,6 +13,7 @@ from xietong.cases import service as cases
 from xietong.cases.enums import Channel, Result
 from xietong.cases.schemas import CaseDetail, CaseSummary, EventOut, TaskItem
 from xietong.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from xietong.web.api.oversight import note_copy_read
 from xietong.web.deps import CurrentPrincipal, reading, settings_of, writing
 
 router = APIRouter(tags=["办件"])
@@ -102,7 +103,9 @@ def search(
 @router.get("/cases/{case_id}", summary="办件详情与可执行的操作")
 def detail(case_id: int, request: Request, principal: CurrentPrincipal) -> CaseDetail:
     with reading(request) as session:
-        return queries.case_detail(session, principal=principal, case_id=case_id, tz=settings_of(request).timezone)
+        found = queries.case_detail(session, principal=principal, case_id=case_id, tz=settings_of(request).timezone)
+    note_copy_read(request, principal, case_id)  # 抄送 read receipt
+    return found
 
 
 @router.get("/cases/{case_id}/events", summary="办件的事件记录（时间线）")
