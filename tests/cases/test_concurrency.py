@@ -110,3 +110,32 @@ def test_two_holders_claiming_a_shared_task_at_once_only_one_wins(db_engine: Eng
         assert task is not None and task.state == "open" and task.assignee_id == setup.racers[won]
         types = session.scalars(select(Event.type).where(Event.case_id == setup.case_id)).all()
         assert types.count("task.claimed") == 1
+
+
+def test_a_decision_and_a_transfer_of_the_same_task_at_once_only_one_wins(db_engine: Engine) -> None:
+    setup = committed_case(db_engine)
+    with unit_of_work(db_engine) as session:
+        task = session.get(Task, setup.task_id)
+        assert task is not None
+        from xietong.directory.models import Membership
+
+        colleague = session.scalars(
+            select(Membership.person_id).where(Membership.unit_id == task.unit_id,
+                                               Membership.person_id.not_in(setup.racers))
+        ).first()
+
+    def decide_or_transfer(session, *, principal, task_id):  # type: ignore[no-untyped-def]
+        if principal.id == setup.racers[0]:
+            service.complete_task(session, principal=principal, task_id=task_id, approved=True)
+        else:
+            service.transfer_task(session, principal=principal, task_id=task_id, to_person_id=colleague)
+
+    won, loser = outcome(race(db_engine, setup, decide_or_transfer))
+    assert isinstance(loser, Conflict), repr(loser)
+    with unit_of_work(db_engine) as session:
+        rows = session.scalars(select(Task).where(Task.case_id == setup.case_id).order_by(Task.id)).all()
+        expected = [("review", "completed"), ("approve", "open")] if won == 0 else \
+            [("review", "transferred"), ("review", "open")]
+        assert [(t.node_id, t.state) for t in rows] == expected
+        types = session.scalars(select(Event.type).where(Event.case_id == setup.case_id)).all()
+        assert types.count("task.completed") + types.count("task.transferred") == 1
