@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from xietong.db.base import utcnow
 from xietong.worker.models import OutboxMessage
+from xietong.worker.registry import registrar
 
 logger = logging.getLogger(__name__)
 
@@ -42,14 +43,7 @@ class UnknownTopic(LookupError):
 
 def handles(topic: str) -> Callable[[Handler], Handler]:
     """Register ``handler(session, payload)`` for ``topic`` (one handler per topic)."""
-
-    def register(handler: Handler) -> Handler:
-        if HANDLERS.get(topic, handler) is not handler:
-            raise ValueError(f"topic {topic!r} already has a handler")
-        HANDLERS[topic] = handler
-        return handler
-
-    return register
+    return registrar(HANDLERS, topic, "topic")
 
 
 def backoff(attempts: int) -> timedelta:

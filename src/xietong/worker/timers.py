@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from xietong.db.base import utcnow
 from xietong.worker.models import Timer
+from xietong.worker.registry import registrar
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +51,7 @@ class _Lost(Exception):
 
 def handles(kind: str) -> Callable[[TimerHandler], TimerHandler]:
     """Register ``handler(session, timer, now)`` for ``kind`` (one handler per kind)."""
-
-    def register(handler: TimerHandler) -> TimerHandler:
-        if HANDLERS.get(kind, handler) is not handler:
-            raise ValueError(f"timer kind {kind!r} already has a handler")
-        HANDLERS[kind] = handler
-        return handler
-
-    return register
+    return registrar(HANDLERS, kind, "timer kind")
 
 
 def due_timers(session: Session, *, now: datetime, limit: int = BATCH) -> list[Row[Any]]:
