@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,15 @@ def row(city: City, code: str = "M-001", **cells: Any) -> list[Any]:
         **cells,
     }
     return [values[name] for name in COLUMNS]
+
+
+@pytest.fixture
+def session(cli_db: CliDb) -> Iterator[Session]:  # noqa: F811
+    """A database of this test's own: the tests count and export the whole library, which committed tests of
+    other modules (left behind in the shared per-worker database) would otherwise add to."""
+    with Session(cli_db.engine) as own:
+        yield own
+        own.rollback()
 
 
 def count(session: Session, model: type) -> int:
