@@ -47,6 +47,7 @@ class Case(Base):
     paused_at: Mapped[datetime | None]
     paused_days: Mapped[int] = mapped_column(default=0)
     paused_from: Mapped[str | None] = mapped_column(String(20))  # the status a pause returns to
+    working_days_used: Mapped[int | None]  # at 办结: working days after acceptance, pauses excluded
     concluded_at: Mapped[datetime | None]
     archived_at: Mapped[datetime | None]
     result: Mapped[str | None] = mapped_column(String(12))  # granted | denied

@@ -124,6 +124,7 @@ class TaskState:
     outcome: str | None
     opinion: str | None
     card: str = "none"  # none | red: set by the worker's ``task.overdue``
+    working_days: int | None = None  # set when a person closes the task (decided, returned, transferred)
 
 
 @dataclass
@@ -231,6 +232,7 @@ def _apply(state: CaseState, event: EventLike) -> None:
         task = _task(state, event, ended["id"])
         task.state, task.outcome, task.opinion = ended["state"], ended["outcome"], ended["opinion"]
         task.completed_by_id, task.completed_at = ended["by"], at
+        task.working_days = ended.get("working_days")
     if "task_withdrawn" in delta:  # 撤回: the decision no longer stands; its task opened again (tasks_opened)
         _task(state, event, delta["task_withdrawn"]["id"]).state = "withdrawn"
     for moved in delta.get("task_dues", ()):  # a pause ended: the open steps' due times moved with the case's
@@ -328,6 +330,7 @@ def _complete_task(state: CaseState, event: EventLike, done: Mapping[str, Any], 
     task = _task(state, event, done["id"])
     task.state, task.outcome, task.opinion = "completed", done["outcome"], done.get("opinion") or None
     task.completed_by_id, task.completed_at = done["by"], at
+    task.working_days = done.get("working_days")
     task.claimed_at = task.claimed_at or at  # deciding claims a shared task; an earlier 签收 time stays
     if task.assignee_id is None:
         task.assignee_id = done["by"]

@@ -86,7 +86,7 @@ class CaseRecord:
             "id": self.id,
             **values,
             **dict.fromkeys(("accepted_at", "due_at", "paused_at", "concluded_at", "archived_at")),
-            **dict.fromkeys(("result", "result_note", "reason", "paused_from")),
+            **dict.fromkeys(("result", "result_note", "reason", "paused_from", "working_days_used")),
         }
         parties = sorted({values["applicant_unit_id"], values["handling_unit_id"]})
         self.rows += [("case_party", {"case_id": self.id, "unit_id": u}) for u in parties]
@@ -210,6 +210,7 @@ class CaseRecord:
             "outcome": t.outcome,
             "opinion": t.opinion,
             "card": "none",
+            "working_days": None,  # as the events of history carry none (statistics compute it from the times)
         }
 
     def _run(self, at: datetime) -> Run:

@@ -64,6 +64,7 @@ class Task(Base):
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     outcome: Mapped[str | None] = mapped_column(String(12))  # approve | deny
     opinion: Mapped[str | None] = mapped_column(Text)
+    working_days: Mapped[int | None]  # when closed by a person: working days after the day it opened
     card: Mapped[str] = mapped_column(String(8), default="none", server_default="none")  # none | red (overdue step)
 
     __table_args__ = (

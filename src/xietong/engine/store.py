@@ -50,6 +50,7 @@ _COMPLETE_TASK = (
         assignee_id=func.coalesce(TASK.c.assignee_id, bindparam("b_by")),
         outcome=bindparam("b_outcome"),
         opinion=bindparam("b_opinion"),
+        working_days=bindparam("b_days"),
     )
 )
 SCOPE_CHANGES = ("state", "arrived", "approved_count", "denied_count", "outcome", "closed_at")
@@ -100,24 +101,30 @@ class EngineStore:
         return [task_row(r) for r in rows]
 
     # -- writes ----------------------------------------------------------------------------------
-    def complete_task(self, task_id: int, *, by: int, approved: bool, opinion: str | None, now: datetime) -> bool:
+    def complete_task(
+        self, task_id: int, *, by: int, approved: bool, opinion: str | None, now: datetime, days: int | None = None
+    ) -> bool:
         """The guarded completion: True for the one caller whose UPDATE found the task still open."""
         outcome = "approve" if approved else "deny"
         result = fastpath.execute(
             self.conn,
-            _COMPLETE_TASK, {"b_id": task_id, "b_by": by, "b_now": now, "b_outcome": outcome, "b_opinion": opinion}
+            _COMPLETE_TASK,
+            {"b_id": task_id, "b_by": by, "b_now": now, "b_outcome": outcome, "b_opinion": opinion, "b_days": days},
         )
         return result.rowcount == 1
 
     def complete_task_with_scopes(
-        self, task_id: int, case_id: int, *, by: int, approved: bool, opinion: str | None, now: datetime
+        self, task_id: int, case_id: int, *, by: int, approved: bool, opinion: str | None, now: datetime,
+        days: int | None = None,
     ) -> tuple[bool, list[ScopeRow]]:
         """The guarded completion, and the case's active scopes for a run that will need them."""
         if self.conn.dialect.name != "postgresql":
-            done = self.complete_task(task_id, by=by, approved=approved, opinion=opinion, now=now)
+            done = self.complete_task(task_id, by=by, approved=approved, opinion=opinion, now=now, days=days)
             return done, self.active_scopes(case_id) if done else []
         outcome = "approve" if approved else "deny"
-        params = {"b_id": task_id, "b_by": by, "b_now": now, "b_outcome": outcome, "b_opinion": opinion}
+        params = {
+            "b_id": task_id, "b_by": by, "b_now": now, "b_outcome": outcome, "b_opinion": opinion, "b_days": days
+        }
         rows = fastpath.execute(self.conn, _COMPLETE_TASK_WITH_SCOPES, {**params, "b_case_id": case_id}).rows
         return rows[0]["won"] == 1, [_scope_row(r) for r in rows if r["id"] is not None]
 

@@ -76,7 +76,9 @@ def transfer_task(
     due = session.execute(_TASK_DUE, {"b_id": task_id}).scalar_one()
     actor = Actor(principal.kind, principal.id, row["task_acting_for_id"])
     op = Operation(session, row, actor, now, tz)
-    ended = end_task(session, task_id, state="transferred", outcome=None, by=principal.id, opinion=note, now=now)
+    ended = end_task(
+        session, row, state="transferred", outcome=None, by=principal.id, opinion=note, now=now, tz=tz
+    )
     run = op.new_run()
     scope = run.scope_by_id(row["task_scope_id"])
     task = run.open_task(row["task_node_id"], scope, Slot(slot.unit_id, row["task_post_id"], to_person_id),

@@ -11,7 +11,7 @@ from xietong.cases.enums import CaseStatus, Result
 from xietong.cases.events import Actor
 from xietong.cases.service.clock import card_timers
 from xietong.cases.service.common import Operation, lock_case, require, require_status
-from xietong.clock.due import due_at
+from xietong.clock.due import due_at, working_days_used
 from xietong.db.base import utcnow
 from xietong.engine.models import Task
 from xietong.engine.transitions import start_process
@@ -124,9 +124,14 @@ def conclude_case(
     if row["process_state"] != "finished":
         raise Conflict(code="process_running", detail="流程尚未走完，不能办结")
     assert target is not None
+    used = None
+    if row["accepted_at"] is not None:
+        calendar = work_calendar(session.connection(), tz)
+        used = working_days_used(row["accepted_at"], max(now, row["accepted_at"]), calendar, row["paused_days"])
     Operation(session, row, _actor(principal), now, tz).finish(
         "case.concluded",
-        case_values={"status": target.value, "result": result, "result_note": note, "concluded_at": now},
+        case_values={"status": target.value, "result": result, "result_note": note, "concluded_at": now,
+                     "working_days_used": used},
     )
 
 

@@ -21,7 +21,7 @@ from xietong.cases.events import Actor
 from xietong.cases.models import SupplementRequest
 from xietong.cases.service.clock import pause_values
 from xietong.cases.service.common import Operation, require, require_status
-from xietong.cases.service.tasks import MAX_OPINION, lock_task, task_facts, task_row_of
+from xietong.cases.service.tasks import MAX_OPINION, lock_task, step_working_days, task_facts, task_row_of
 from xietong.db import fastpath
 from xietong.db.base import utcnow
 from xietong.engine import returns as engine_returns
@@ -48,18 +48,21 @@ _END_TASK = (
         opinion=bindparam("b_opinion"),
         completed_by_id=bindparam("b_by"),
         completed_at=bindparam("b_now"),
+        working_days=bindparam("b_days"),
     )
 )
 
 
-def end_task(session: Session, task_id: int, *, state: str, outcome: str | None, by: int | None, opinion: str,
-             now: datetime) -> dict[str, Any]:
-    """Close an open task as ``state`` (returned, transferred) — 409 for the loser of a race; the delta section."""
-    params = {"b_id": task_id, "b_state": state, "b_outcome": outcome, "b_opinion": opinion or None, "b_by": by,
-              "b_now": now}
+def end_task(session: Session, row: Any, *, state: str, outcome: str | None, by: int | None, opinion: str,
+             now: datetime, tz: str) -> dict[str, Any]:
+    """Close the locked open task as ``state`` (returned, transferred) — 409 for the loser of a race; the delta."""
+    days = step_working_days(session.connection(), row["task_created_at"], now, tz)
+    params = {"b_id": row["task_id"], "b_state": state, "b_outcome": outcome, "b_opinion": opinion or None,
+              "b_by": by, "b_now": now, "b_days": days}
     if fastpath.execute(session.connection(), _END_TASK, params).rowcount != 1:
         raise Conflict(code="task_closed", detail="该待办已经被他人办理，请刷新后查看")
-    return {"id": task_id, "state": state, "outcome": outcome, "by": by, "opinion": opinion or None}
+    return {"id": row["task_id"], "state": state, "outcome": outcome, "by": by, "opinion": opinion or None,
+            "working_days": days}
 
 
 def return_targets(session: Session, *, principal: Principal, task_id: int) -> dict[str, Any]:
@@ -104,7 +107,9 @@ def return_task(
         raise Conflict(code="bad_return_target", detail="只能退回到本办件已经办理过的环节")
     actor = Actor(principal.kind, principal.id, row["task_acting_for_id"])
     op = Operation(session, row, actor, now, tz)
-    ended = end_task(session, task_id, state="returned", outcome="return", by=principal.id, opinion=reason, now=now)
+    ended = end_task(
+        session, row, state="returned", outcome="return", by=principal.id, opinion=reason, now=now, tz=tz
+    )
     run = op.new_run()
     delta: dict[str, Any] = {"task_ended": ended, "returned": {"from": row["task_node_id"], "to": target}}
     if target != APPLICANT:

@@ -23,6 +23,7 @@ from xietong.cases.service.common import (
     require,
     require_status,
 )
+from xietong.clock.due import working_days_used
 from xietong.db import fastpath
 from xietong.db.base import utcnow
 from xietong.engine.models import Scope, Task
@@ -31,6 +32,7 @@ from xietong.engine.transitions import complete_task as engine_complete
 from xietong.errors import Conflict, InvalidInput, NotFound
 from xietong.security.permissions import TaskFacts
 from xietong.security.principal import Principal
+from xietong.system.calendar import work_calendar
 
 TASK = Task.__table__
 SCOPE = Scope.__table__
@@ -97,7 +99,8 @@ def complete_task(
     target = require_status("complete_task", row)
     actor = Actor(principal.kind, principal.id, row["task_acting_for_id"])
     op = Operation(session, row, actor, now, tz)
-    decision = {"by": principal.id or 0, "approved": approved, "opinion": opinion or None, "now": now}
+    days = step_working_days(op.conn, row["task_created_at"], now, tz)
+    decision = {"by": principal.id or 0, "approved": approved, "opinion": opinion or None, "now": now, "days": days}
     scopes = None
     if row["scope_kind"] == "process":  # the common case: no need to load the scope tree
         done = op.store.complete_task(task_id, **decision)
@@ -121,10 +124,16 @@ def complete_task(
                 "opinion": opinion,
                 "acting_for": row["task_acting_for_id"],
                 "node": row["task_node_id"],
+                "working_days": days,
             }
         },
     )
     return [t.id for t in run.new_tasks if t.id is not None]
+
+
+def step_working_days(conn: Any, opened_at: datetime, now: datetime, tz: str) -> int:
+    """Working days a step took: after the day it opened through the day it closed (the clock's counting)."""
+    return working_days_used(opened_at, max(now, opened_at), work_calendar(conn, tz))
 
 
 def _task_row(row: Mapping[str, Any]) -> TaskRow:

@@ -2,7 +2,8 @@
 
 ``supplement_request`` holds each 补正 and 退回申请人 with its list of wanted changes and, once the applicant
 resubmits, what changed; ``case.paused_from`` is the status a supplement, suspension or special procedure
-returns the case to.
+returns the case to; ``case.working_days_used`` and ``task.working_days`` record the working days used, for
+statistics.
 
 Revision ID: 0006
 Revises: 0005
@@ -56,10 +57,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_supplement_request_case_id"), ["case_id"], unique=False)
     with op.batch_alter_table("case", schema=None) as batch_op:
         batch_op.add_column(sa.Column("paused_from", sa.String(length=20), nullable=True))
+        batch_op.add_column(sa.Column("working_days_used", sa.Integer(), nullable=True))
+    with op.batch_alter_table("task", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("working_days", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("task", schema=None) as batch_op:
+        batch_op.drop_column("working_days")
     with op.batch_alter_table("case", schema=None) as batch_op:
+        batch_op.drop_column("working_days_used")
         batch_op.drop_column("paused_from")
     with op.batch_alter_table("supplement_request", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_supplement_request_case_id"))
