@@ -36,8 +36,6 @@ def preview_return(run: Run, task: TaskRow, target: str) -> list[TaskRow]:
 
 def open_tasks_below(run: Run, keep: ScopeRow) -> list[TaskRow]:
     """The open tasks of ``keep`` and of every active scope beneath it."""
-    if run._scopes is None:
-        run.preload_scopes(run.loader.active_scopes(run.case.id))
     return [t for scope in _subtree(run, keep) for t in run.loader.open_tasks(_id(scope))]
 
 
@@ -60,10 +58,7 @@ def reopen(run: Run, task: TaskRow | None) -> bool:
     """Open ``task``'s step again for the same person in the same scope, if that scope is still active."""
     if task is None or task.scope_id is None:
         return False
-    if run._scopes is None:
-        run.preload_scopes(run.loader.active_scopes(run.case.id))
-    assert run._scopes is not None
-    scope = run._scopes.get(task.scope_id)
+    scope = run.active_scopes().get(task.scope_id)
     if scope is None or task.node_id not in run.process.nodes:
         return False
     slot = Slot(task.slot.unit_id, task.slot.post_id, task.slot.person_id, task.slot.acting_for_id)
@@ -77,10 +72,7 @@ def restart(run: Run) -> None:
 
 
 def process_scope(run: Run) -> ScopeRow:
-    if run._scopes is None:
-        run.preload_scopes(run.loader.active_scopes(run.case.id))
-    assert run._scopes is not None
-    for scope in run._scopes.values():
+    for scope in run.active_scopes().values():
         if scope.kind == "process":
             return scope
     raise RoutingError(code="process_not_running", detail="流程未在运行，不能退回")
@@ -132,9 +124,8 @@ def _depth(scope: ScopeRow) -> int:
 
 def _subtree(run: Run, root: ScopeRow) -> list[ScopeRow]:
     """``root`` and its active descendants, parents before children."""
-    assert run._scopes is not None
     children: dict[int, list[ScopeRow]] = {}
-    for scope in run._scopes.values():
+    for scope in run.active_scopes().values():
         if scope.parent_id is not None and scope.state == "active":
             children.setdefault(scope.parent_id, []).append(scope)
     out, pending = [], [root]

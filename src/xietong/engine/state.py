@@ -117,10 +117,14 @@ class Run:
 
     def scope_by_id(self, scope_id: int) -> ScopeRow:
         """An active scope of the case with its parents linked (loaded once per run)."""
+        return self.active_scopes()[scope_id]
+
+    def active_scopes(self) -> dict[int, ScopeRow]:
+        """The case's scopes that were active when the run began, by id, parents linked (loaded once)."""
         if self._scopes is None:
             self.preload_scopes(self.loader.active_scopes(self.case.id))
         assert self._scopes is not None
-        return self._scopes[scope_id]
+        return self._scopes
 
     def preload_scopes(self, rows: list[ScopeRow]) -> None:
         """Hand the run the case's active scopes read along with something else (saves the loader a query)."""

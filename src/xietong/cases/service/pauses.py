@@ -17,24 +17,23 @@ from sqlalchemy.orm import Session
 
 from xietong.cases.enums import CaseStatus
 from xietong.cases.events import Actor
-from xietong.cases.models import Attachment, SupplementRequest
+from xietong.cases.models import SupplementRequest
 from xietong.cases.service.clock import pause_values, resume_values
 from xietong.cases.service.common import Operation, facts, lock_case, require, require_status
-from xietong.cases.service.submit import _check_form, _check_materials, _materials
+from xietong.cases.service.submit import _check_form, _check_materials, _materials, claim_attachments
 from xietong.catalog.models import MatterVersion
 from xietong.db.base import utcnow
 from xietong.engine import returns as engine_returns
 from xietong.engine.models import Task
 from xietong.engine.state import TaskRow
 from xietong.engine.store import task_row
-from xietong.errors import Conflict, FieldProblem, Forbidden, InvalidInput
+from xietong.errors import FieldProblem, Forbidden, InvalidInput
 from xietong.security.permissions import TaskFacts, can
 from xietong.security.principal import Principal
 
 REQUEST = SupplementRequest.__table__
 VERSION = MatterVersion.__table__
 TASK = Task.__table__
-ATTACHMENT = Attachment.__table__
 MAX_ITEMS = 50
 MAX_TEXT = 500
 _VERSION_SCHEMAS = select(cast(VERSION.c.form_schema, Text), cast(VERSION.c.materials, Text)).where(
@@ -48,15 +47,6 @@ _OPEN_REQUEST = (
 )
 _OPEN_TASK_FACTS = select(TASK.c.unit_id, TASK.c.post_id, TASK.c.assignee_id).where(
     TASK.c.case_id == bindparam("b_case_id"), TASK.c.state == "open"
-)
-_TAKE_ATTACHMENTS = (
-    update(ATTACHMENT)
-    .where(
-        ATTACHMENT.c.id.in_(bindparam("b_ids", expanding=True)),
-        ATTACHMENT.c.case_id.is_(None),
-        ATTACHMENT.c.uploaded_by_id == bindparam("b_by"),
-    )
-    .values(case_id=bindparam("b_case_id"))
 )
 
 
@@ -121,7 +111,7 @@ def resubmit_case(
     if problems:
         raise InvalidInput(code="application_invalid", detail=f"补正材料有 {len(problems)} 处需要修改", errors=problems)
     if given:
-        _take_attachments(session, case_id, given, principal)
+        claim_attachments(conn, given, case_id=case_id, principal=principal)
         names = {m.code: m.name for m in _materials(materials_text)}
         changes["materials"] = {code: {"name": names[code], "added": ids} for code, ids in given.items()}
     if not changes.get("form") and not given:
@@ -244,9 +234,3 @@ def _form_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, An
         if before.get(key) != after.get(key)
     }
 
-
-def _take_attachments(session: Session, case_id: int, given: dict[str, list[int]], principal: Principal) -> None:
-    ids = sorted({a for ids in given.values() for a in ids})
-    taken = session.execute(_TAKE_ATTACHMENTS, {"b_ids": ids, "b_case_id": case_id, "b_by": principal.id})
-    if taken.rowcount != len(ids):
-        raise Conflict(code="attachment_taken", detail="有附件刚被另一份申请使用，请重新上传后再提交")

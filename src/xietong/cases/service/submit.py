@@ -142,12 +142,7 @@ def submit_case(
         "updated_at": now,
     }
     case_id = fastpath.execute(conn, _INSERT_CASE, values).scalar_one()
-    attachment_ids = [a for ids in (materials or {}).values() for a in ids]
-    if attachment_ids:
-        claim = {"b_ids": attachment_ids, "b_case_id": case_id, "b_by": principal.id}
-        claimed = conn.execute(_CLAIM_ATTACHMENTS, claim)
-        if claimed.rowcount != len(set(attachment_ids)):
-            raise Conflict(code="attachment_taken", detail="有附件刚被另一份申请使用，请重新上传后再提交")
+    claim_attachments(conn, materials or {}, case_id=case_id, principal=principal)
     delta = {k: v for k, v in values.items() if k not in ("search_text", "event_seq", "last_event_hash")}
     actor = Actor("person" if principal.kind == "person" else principal.kind, principal.id)
     event, seq, digest = event_row(
@@ -163,6 +158,18 @@ def submit_case(
     head = {"event_seq": seq, "last_event_hash": digest}
     write_closing(conn, case_id, head, [("party", party_rows), ("event", [event])])
     return case_id, number
+
+
+def claim_attachments(
+    conn: Connection, materials: dict[str, list[int]], *, case_id: int, principal: Principal
+) -> None:
+    """Give the uploads named in ``materials`` to the case; 409 if another application took one first."""
+    ids = sorted({a for ids in materials.values() for a in ids})
+    if not ids:
+        return
+    claimed = conn.execute(_CLAIM_ATTACHMENTS, {"b_ids": ids, "b_case_id": case_id, "b_by": principal.id})
+    if claimed.rowcount != len(ids):
+        raise Conflict(code="attachment_taken", detail="有附件刚被另一份申请使用，请重新上传后再提交")
 
 
 def _check_form(schema_text: str, form: dict[str, Any]) -> tuple[dict[str, Any], list[FieldProblem]]:

@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 
 from xietong.cases.enums import CaseStatus
 from xietong.cases.events import Actor
-from xietong.cases.models import Event
-from xietong.cases.replay import ScopeState, reduce_events
+from xietong.cases.replay import ScopeState, load_events, reduce_events
 from xietong.cases.service.common import Operation, lock_case, require_status
 from xietong.db.base import utcnow
 from xietong.engine.models import Task
@@ -28,7 +27,6 @@ from xietong.errors import Conflict, Forbidden, NotFound
 from xietong.security.principal import Principal
 
 TASK = Task.__table__
-EVENT = Event.__table__
 # Sections that move the process; an event carrying none of them (a card, an urge, a copy) does not count
 # as the next step having acted.
 ENGINE_SECTIONS = frozenset(
@@ -54,7 +52,7 @@ def withdraw_decision(
     if task["state"] != "completed" or task["completed_by_id"] != principal.id:
         raise Forbidden(code="not_your_decision", detail="只能撤回本人作出的审批决定")
     require_status("complete_task", row)
-    events = list(session.execute(select_events(row["id"])))
+    events = load_events(session, row["id"])
     decision = _decision_event(events, task_id)
     _require_untouched(session, events, decision)
     before = reduce_events(events[: decision.seq - 1])
@@ -85,10 +83,6 @@ def withdraw_decision(
     )
     assert reopened.id is not None
     return reopened.id
-
-
-def select_events(case_id: int) -> Any:
-    return select(EVENT).where(EVENT.c.case_id == case_id).order_by(EVENT.c.seq)
 
 
 def _decision_event(events: list[Any], task_id: int) -> Any:
