@@ -65,7 +65,12 @@ def _sqlite_engine(url: str, busy_timeout_ms: int, **overrides: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         readonly_tx = connection.get_execution_options().get(READONLY_OPTION, False)
-        connection.exec_driver_sql("BEGIN" if readonly_tx else "BEGIN IMMEDIATE")
+        # Straight to the driver: SQLAlchemy's execution layer would cost more than the BEGIN itself.
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute("BEGIN" if readonly_tx else "BEGIN IMMEDIATE")
+        finally:
+            cursor.close()
 
     return engine
 

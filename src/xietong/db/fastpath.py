@@ -8,8 +8,10 @@ their type processors, then runs it on the caller's connection and transaction w
 connection's ``before_cursor_execute`` listeners are called as SQLAlchemy would call them.
 
 Anything this cannot send exactly as SQLAlchemy would (expanding IN lists, column defaults
-computed in Python, escaped parameter names, multi-row INSERT … RETURNING) is handed to
-``Connection.execute`` unchanged; so is a connection with a non-default execution option.
+computed by a Python function, escaped parameter names, multi-row INSERT … RETURNING) is handed to
+``Connection.execute`` unchanged; so is a connection with a non-default execution option. A
+constant column default is bound as the constant, as SQLAlchemy would; an INSERT's ``lastrowid``
+is not fetched (callers that need a new id use RETURNING).
 """
 
 from __future__ import annotations
@@ -46,13 +48,12 @@ def _prepare(statement: Any, dialect: Dialect, keys: tuple[str, ...], many: bool
     if many and getattr(statement, "_returning", ()):
         return None  # SQLAlchemy batches these ("insertmanyvalues"); a plain executemany cannot return rows
     compiled: Any = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=many)
+    defaults = _constant_defaults(compiled)
     if (
-        compiled.insert_prefetch
-        or compiled.update_prefetch
+        defaults is None
         or compiled.post_compile_params
         or compiled.literal_execute_params
         or compiled.escaped_bind_names
-        or compiled.postfetch_lastrowid
     ):
         return None
     processors = compiled._bind_processors
@@ -62,9 +63,12 @@ def _prepare(statement: Any, dialect: Dialect, keys: tuple[str, ...], many: bool
         bind = compiled.binds[name]
         if bind.expanding:
             return None
-        constant = _MISSING if name in keys else bind.effective_value
-        if constant is None and bind.required:
-            constant = _MISSING
+        if name in defaults:
+            constant = defaults[name]
+        else:
+            constant = _MISSING if name in keys else bind.effective_value
+            if constant is None and bind.required:
+                constant = _MISSING
         params.append((name, constant, processors.get(name)))
     result_processors = []
     for column in compiled._result_columns:
@@ -76,6 +80,17 @@ def _prepare(statement: Any, dialect: Dialect, keys: tuple[str, ...], many: bool
         keys=tuple(c.keyname for c in compiled._result_columns),
         processors=tuple(result_processors),
     )
+
+
+def _constant_defaults(compiled: Any) -> dict[str, Any] | None:
+    """The columns whose Python-side default SQLAlchemy would fill in, by bind name; None if one is not a constant."""
+    defaults = {}
+    for column in (*compiled.insert_prefetch, *compiled.update_prefetch):
+        default = column.default if column in compiled.insert_prefetch else column.onupdate
+        if default is None or not default.is_scalar:
+            return None
+        defaults[column.key] = default.arg
+    return defaults
 
 
 def _bind(prepared: Prepared, row: Mapping[str, Any]) -> Any:
@@ -91,7 +106,9 @@ def _bind(prepared: Prepared, row: Mapping[str, Any]) -> Any:
 def _dispatch(conn: Connection, cursor: Any, sql: str, parameters: Any, many: bool) -> None:
     """Call the ``before_cursor_execute`` listeners, as SQLAlchemy does before each statement."""
     if conn._has_events or conn.engine._has_events:
-        conn.dispatch.before_cursor_execute(conn, cursor, sql, parameters, None, many)
+        listeners = conn.dispatch.before_cursor_execute
+        if listeners:  # an engine with only other listeners (e.g. "begin") has none to call
+            listeners(conn, cursor, sql, parameters, None, many)
 
 
 class Result:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, literal, select, update
@@ -215,8 +216,32 @@ def _insert_returning_ids(
     wanted = [tuple(row[k] for k in key) for row in rows]
     if len(set(wanted)) < len(wanted):  # rows the key cannot tell apart: let SQLAlchemy keep the order
         return conn.execute(in_order, rows).scalars().all()
-    ids = {tuple(found[1:]): found[0] for found in conn.execute(by_key, rows)}
+    columns = tuple(rows[0])
+    statement = _multi_row_insert(by_key.table, len(rows), columns, key)
+    params = {f"r{i}_{c}": row[c] for i, row in enumerate(rows) for c in columns}
+    ids = {tuple(found[1:]): found[0] for found in fastpath.execute(conn, statement, params).tuples()}
     return [ids[k] for k in wanted]
+
+
+@lru_cache(maxsize=64)
+def _multi_row_insert(table: Any, n_rows: int, columns: tuple[str, ...], key: tuple[str, ...]) -> Any:
+    """``INSERT … VALUES (…), (…) RETURNING id, <key>`` for ``n_rows`` rows, built once per shape.
+
+    Columns left out get their constant Python default, bound as a constant, so the fast path can send it.
+    """
+    defaults = {
+        c.key: c.default.arg
+        for c in table.columns
+        if c.key not in columns and c.default is not None and c.default.is_scalar
+    }
+    values = [
+        {
+            **{c: bindparam(f"r{i}_{c}", type_=table.c[c].type) for c in columns},
+            **{c: bindparam(f"r{i}_{c}", value, type_=table.c[c].type) for c, value in defaults.items()},
+        }
+        for i in range(n_rows)
+    ]
+    return insert(table).values(values).returning(table.c.id, *(table.c[k] for k in key))
 
 
 def _scope_values(scope: ScopeRow, now: datetime) -> dict[str, Any]:
