@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from tests.cases.test_flow import open_tasks, submit_and_accept
 from tests.factories import joint_approval_process, make_city, publish_matter
-from xietong.cases import cards
+from xietong.cases import cards, service
 from xietong.cases.models import Case, Event
 from xietong.cases.replay import replay_case, state_differences, stored_state
 from xietong.engine.models import Task
+from xietong.system.calendar import work_calendar
 from xietong.worker import timers
 from xietong.worker.models import Timer
 
@@ -176,3 +177,47 @@ def test_a_kind_without_handler_is_retried_then_dead(session: Session) -> None:
     assert timer.state == "dead"
     with pytest.raises(ValueError):
         timers.handles("case_red")(cards.case_yellow)
+
+
+def test_a_resume_that_moves_the_due_time_past_now_takes_the_red_cards_back(session: Session) -> None:
+    city = make_city(session)
+    process = joint_approval_process()
+    next(node for node in process["nodes"] if node["id"] == "accept")["limit_days"] = 1
+    case_id = submit_and_accept(session, city, publish_matter(session, city, process).id)
+    staff = city.principal(session, "staffing")
+    [task] = open_tasks(session, case_id)
+    assert task.due_at is not None
+
+    late = task.due_at + SECOND  # the step is overdue; the case (a longer limit) is not
+    fire(session, late)
+    session.refresh(task)
+    assert task.card == "red"
+    service.suspend_case(session, principal=staff, case_id=case_id, reason="等待材料", now=late)
+    service.resume_case(session, principal=staff, case_id=case_id, now=next_working_hour(session, late))
+    session.refresh(task)
+    assert task.card == "none" and task.due_at > late
+    assert_replays(session, case_id)
+
+    case = session.get(Case, case_id)
+    assert case is not None and case.due_at is not None
+    overdue = case.due_at + SECOND
+    fire(session, overdue)
+    session.refresh(case)
+    assert case.card == "red"
+    service.suspend_case(session, principal=staff, case_id=case_id, reason="等待批复", now=overdue)
+    resumed = next_working_hour(session, overdue)
+    service.resume_case(session, principal=staff, case_id=case_id, now=resumed)
+    session.refresh(case)
+    assert case.due_at > resumed and case.card == "yellow"  # one working day left: within the yellow threshold
+    fire(session, resumed + SECOND)  # the re-armed yellow timer finds the card already shown
+    assert case_cards(session, case_id).count("case.card_red") == 1
+    assert case_cards(session, case_id).count("case.card_yellow") == 1
+    assert_replays(session, case_id)
+
+
+def next_working_hour(session: Session, after: datetime) -> datetime:
+    """An hour into the first local working day at or after ``after`` (a pause then touches one working day)."""
+    calendar = work_calendar(session.connection(), cards.TZ)
+    day = next(after + timedelta(days=n) for n in range(15) if calendar.is_working_day(calendar.local_date(
+        after + timedelta(days=n))))
+    return day + timedelta(hours=1)

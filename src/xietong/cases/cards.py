@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from xietong.cases.enums import CaseStatus
 from xietong.cases.events import SYSTEM
+from xietong.cases.service.clock import thresholds
 from xietong.cases.service.common import Operation, lock_case
-from xietong.catalog.models import MatterVersion
 from xietong.clock.calendar import to_utc
 from xietong.clock.cards import Card, red_at, yellow_at
 from xietong.engine.models import Task
@@ -41,10 +41,9 @@ def case_yellow(session: Session, timer: Row[Any], now: datetime) -> None:
     row = lock_case(session, timer.case_id)
     if not _running(row) or row["card"] != Card.NONE.value:
         return
-    thresholds = select(MatterVersion.yellow_days, MatterVersion.yellow_ratio)
-    days, ratio = session.execute(thresholds.where(MatterVersion.id == row["matter_version_id"])).one()
+    limits = thresholds(session.connection(), row["matter_version_id"])
     calendar = work_calendar(session.connection(), TZ)
-    if to_utc(now) < yellow_at(row["due_at"], row["promised_limit_days"], calendar, days, ratio):
+    if to_utc(now) < yellow_at(row["due_at"], row["promised_limit_days"], calendar, *limits):
         return  # the due time moved on (a resume): the fresh timer will come
     Operation(session, row, SYSTEM, now, TZ).finish("case.card_yellow", case_values={"card": Card.YELLOW.value})
 

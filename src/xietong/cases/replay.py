@@ -236,7 +236,9 @@ def _apply(state: CaseState, event: EventLike) -> None:
     if "task_withdrawn" in delta:  # 撤回: the decision no longer stands; its task opened again (tasks_opened)
         _task(state, event, delta["task_withdrawn"]["id"]).state = "withdrawn"
     for moved in delta.get("task_dues", ()):  # a pause ended: the open steps' due times moved with the case's
-        _task(state, event, moved["id"]).due_at = _parse_time(moved["due_at"])
+        task = _task(state, event, moved["id"])
+        task.due_at = _parse_time(moved["due_at"])
+        task.card = moved.get("card", task.card)  # no longer overdue at the moved due time
     if "signers" in delta:  # 加签/减签 rewrote a countersign's signer list and expected count
         resized = delta["signers"]
         scope = state.scopes[resized["scope"]]

@@ -2,7 +2,9 @@
 
 Accepting a case arms a yellow and a red timer for its due time; a pause (补正, 挂起, 特别程序) stops the
 clock, and the end of the pause moves the due time by the working days it touched, cancels the pending
-card timers and arms fresh ones — so the worker never fires a card for a due time that no longer holds.
+card timers and arms fresh ones — so the worker never fires a card for a due time that no longer holds —
+and shows the card the moved due time gives now: a case or step that was late before the pause and is no
+longer late after it loses its red card (the card events stay in its history).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from xietong.cases.enums import CaseStatus
+from xietong.catalog.models import MatterVersion
 from xietong.clock.calendar import WorkCalendar
-from xietong.clock.cards import yellow_at
+from xietong.clock.cards import Card, card_for, yellow_at
 from xietong.clock.due import extend_due, paused_working_days
 from xietong.engine.models import Task
 from xietong.system.calendar import work_calendar
@@ -31,10 +34,22 @@ _CANCEL_CARD_TIMERS = (
 )
 
 
-_OPEN_TASK_DUES = select(TASK.c.id, TASK.c.due_at).where(
+_OPEN_TASK_DUES = select(TASK.c.id, TASK.c.due_at, TASK.c.card).where(
     TASK.c.case_id == bindparam("b_case_id"), TASK.c.state == "open", TASK.c.due_at.is_not(None)
 )
-_MOVE_TASK_DUE = update(TASK).where(TASK.c.id == bindparam("b_id")).values(due_at=bindparam("b_due"))
+_MOVE_TASK_DUE = (
+    update(TASK).where(TASK.c.id == bindparam("b_id")).values(due_at=bindparam("b_due"), card=bindparam("b_card"))
+)
+_THRESHOLDS = select(MatterVersion.yellow_days, MatterVersion.yellow_ratio).where(
+    MatterVersion.id == bindparam("b_id")
+)
+Thresholds = tuple[float | None, float | None]
+
+
+def thresholds(conn: Connection, matter_version_id: int) -> Thresholds:
+    """The version's yellow-card thresholds (working days, share of the limit); None means the default."""
+    days, ratio = conn.execute(_THRESHOLDS, {"b_id": matter_version_id}).one()
+    return days, ratio
 _CANCEL_TASK_TIMERS = (
     update(TIMER)
     .where(TIMER.c.task_id.in_(bindparam("b_ids", expanding=True)), TIMER.c.state == "pending",
@@ -44,10 +59,11 @@ _CANCEL_TASK_TIMERS = (
 
 
 def card_timers(
-    case_id: int, due: datetime, limit_days: int, calendar: WorkCalendar, now: datetime
+    case_id: int, due: datetime, limit_days: int, calendar: WorkCalendar, now: datetime,
+    limits: Thresholds = (None, None),
 ) -> list[dict[str, Any]]:
-    """The yellow- and red-card timer rows for a case due at ``due``."""
-    fire = {"case_yellow": max(now, yellow_at(due, limit_days, calendar)), "case_red": due}
+    """The yellow- and red-card timer rows for a case due at ``due`` (under the version's thresholds)."""
+    fire = {"case_yellow": max(now, yellow_at(due, limit_days, calendar, *limits)), "case_red": due}
     return [
         {"kind": kind, "case_id": case_id, "task_id": None, "state": "pending", "attempts": 0, "payload": {},
          "fire_at": fire[kind]}
@@ -77,24 +93,36 @@ def resume_values(
     days = paused_working_days(row["paused_at"], now, calendar)
     due = extend_due(row["due_at"], days, calendar)
     values.update(due_at=due, paused_days=row["paused_days"] + days)
+    limits = thresholds(conn, row["matter_version_id"])
+    card = card_for(now, due, row["promised_limit_days"], calendar, *limits).value
+    if card != row["card"]:
+        values["card"] = card
     conn.execute(_CANCEL_CARD_TIMERS, {"b_case_id": row["id"], "b_now": now})
     moved, task_timers = _move_task_dues(conn, row["id"], days, calendar, now)
-    return values, card_timers(row["id"], due, row["promised_limit_days"], calendar, now) + task_timers, moved
+    timers = card_timers(row["id"], due, row["promised_limit_days"], calendar, now, limits)
+    return values, timers + task_timers, moved
 
 
 def _move_task_dues(
     conn: Connection, case_id: int, days: int, calendar: WorkCalendar, now: datetime
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Move the open steps' due times by the paused working days and re-arm their ``task_due`` timers."""
+    """Move the open steps' due times by the paused working days and re-arm their ``task_due`` timers; a step
+    that is no longer overdue at its moved due time loses its red card."""
     rows = conn.execute(_OPEN_TASK_DUES, {"b_case_id": case_id}).all()
     if not rows or days == 0:
         return [], []
-    moved = [{"id": task_id, "due_at": extend_due(due, days, calendar)} for task_id, due in rows]
-    conn.execute(_CANCEL_TASK_TIMERS, {"b_ids": [m["id"] for m in moved], "b_now": now})
-    conn.execute(_MOVE_TASK_DUE, [{"b_id": m["id"], "b_due": m["due_at"]} for m in moved])
+    moved = []
+    for task_id, due, card in rows:
+        new_due = extend_due(due, days, calendar)
+        entry: dict[str, Any] = {"id": task_id, "due_at": new_due}
+        if card == Card.RED.value and new_due >= now:
+            entry["card"] = Card.NONE.value
+        moved.append((entry, entry.get("card", card)))
+    conn.execute(_CANCEL_TASK_TIMERS, {"b_ids": [m["id"] for m, _ in moved], "b_now": now})
+    conn.execute(_MOVE_TASK_DUE, [{"b_id": m["id"], "b_due": m["due_at"], "b_card": c} for m, c in moved])
     timers = [
         {"kind": "task_due", "case_id": case_id, "task_id": m["id"], "state": "pending", "attempts": 0, "payload": {},
          "fire_at": m["due_at"]}
-        for m in moved
+        for m, _ in moved
     ]
-    return moved, timers
+    return [m for m, _ in moved], timers

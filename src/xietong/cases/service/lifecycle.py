@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from xietong.cases.enums import CaseStatus, Result
 from xietong.cases.events import Actor
-from xietong.cases.service.clock import card_timers
+from xietong.cases.service.clock import card_timers, thresholds
 from xietong.cases.service.common import Operation, lock_case, require, require_status
 from xietong.clock.due import due_at, working_days_used
 from xietong.db.base import utcnow
@@ -45,7 +45,8 @@ def accept_case(
     due = due_at(now, row["promised_limit_days"], calendar, immediate=immediate)
     run = op.new_run()
     start_process(run)
-    timers = card_timers(case_id, due, row["promised_limit_days"], calendar, now)
+    limits = thresholds(session.connection(), row["matter_version_id"])
+    timers = card_timers(case_id, due, row["promised_limit_days"], calendar, now, limits)
     assert target is not None
     op.finish(
         "case.accepted",
