@@ -103,7 +103,7 @@ class _Story:
             "submitted_at": at,
             "paused_days": 0,
             "trips": 0,
-            "card": "none",  # historical cards are not replayed into the demo (their timers are not kept)
+            "card": "none",  # until a card timer fires (CaseRecord.fire_until)
             "scope_seq": 0,
             "event_seq": 0,
             "last_event_hash": "",

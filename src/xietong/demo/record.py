@@ -7,10 +7,12 @@ runs the real pure engine (``start_process`` / ``complete_task``) over an in-mem
 ``cases.service.common.Operation.finish`` does: ids for the new scopes and tasks, ``task_due``
 timers, new parties and the next event of the case's SM3 chain
 (hashed by :func:`xietong.cases.events.event_hash`, the delta built by
-:func:`xietong.cases.service.common.run_delta`). Only what is still pending at the reference instant
-is kept of the side effects: timers yet to fire; fired timers and delivered ``task.opened`` outbox
-messages of a history two years long would be a worker's leftovers. Nothing here decides *what*
-happens — that is :mod:`xietong.demo.history`.
+:func:`xietong.cases.service.common.run_delta`). Timers fire as the worker would have fired them: before
+each operation (and at the reference instant) every timer due by then takes the effect its handler in
+:mod:`xietong.cases.cards` would have — a yellow or red card on the case, an overdue step — with its system
+event at the timer's time. Only what is still pending at the reference instant is kept as rows: timers yet
+to fire; fired timers and delivered ``task.opened`` outbox messages of a history two years long would be a
+worker's leftovers. Nothing here decides *what* happens — that is :mod:`xietong.demo.history`.
 
 Two operations have no service yet: 补正 (``case.supplement_requested``, status ``supplementing``, clock
 paused) and its resubmission (``case.resubmitted``, the status before the pause, ``paused_days`` and
@@ -23,9 +25,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from xietong.cases.events import GENESIS, Actor, event_hash, jsonable
+from xietong.cases.events import GENESIS, SYSTEM, Actor, event_hash, jsonable
 from xietong.cases.service.common import run_delta
-from xietong.clock.cards import yellow_at
+from xietong.clock.cards import Card, yellow_at
 from xietong.clock.due import extend_due, paused_working_days
 from xietong.demo.context import Context
 from xietong.demo.seed import PublishedMatter
@@ -33,6 +35,9 @@ from xietong.engine.state import CaseView, Run, ScopeRow, TaskRow
 from xietong.engine.transitions import complete_task, start_process
 
 Rows = list[tuple[str, dict[str, Any]]]
+Timer = tuple[datetime, str, int | None]  # fire time, kind, task id
+#: Statuses whose clock runs: the card handlers act on these only.
+_RUNNING = frozenset({"accepted", "in_progress"})
 #: Parts of an event delta that hold JSON values only (no datetimes): ``jsonable`` returns them as they are.
 _PLAIN = frozenset({"task_completed", "scopes_opened", "scopes_changed", "tasks_closed", "step_results", "materials"})
 
@@ -67,6 +72,8 @@ class CaseRecord:
         self.claimed: dict[int, datetime] = {}
         self.last_decided: str | None = None
         self.status_before_pause = "accepted"
+        self.timers: list[Timer] = []  # armed and not yet fired
+        self.task_cards: dict[int, str] = {}  # overdue steps
 
     # -- the engine's scope loader -----------------------------------------------------------------
     def active_scopes(self, case_id: int) -> list[ScopeRow]:
@@ -96,6 +103,7 @@ class CaseRecord:
 
     def accept(self, at: datetime, by: int) -> None:
         """受理, as ``accept_case``: the due time, the card timers, the process started."""
+        self.fire_until(at)
         calendar, promised = self.ctx.calendar, self.row["promised_limit_days"]
         due = self.ctx.due(at, promised, immediate=self.row["kind"] == "immediate")
         run = self._run(at)
@@ -107,6 +115,7 @@ class CaseRecord:
 
     def decide(self, task: TaskRow, at: datetime, *, by: int, approved: bool, opinion: str) -> list[TaskRow]:
         """Decide a task, as ``complete_task`` (a shared task is claimed by deciding it); returns new tasks."""
+        self.fire_until(at)
         task.state, task.outcome, task.opinion = "completed", "approve" if approved else "deny", opinion or None
         task.completed_by_id, task.completed_at = by, at
         self.claimed.setdefault(task.id or 0, at)
@@ -128,28 +137,33 @@ class CaseRecord:
 
     def conclude(self, at: datetime, *, by: int, result: str, note: str, trips: int) -> None:
         """办结 with 准予/不予 (the trips the handler recorded go with it)."""
+        self.fire_until(at)
         values = {"status": "concluded", "result": result, "result_note": note, "concluded_at": at, "trips": trips}
         self._finish("case.concluded", Actor("person", by), at, values)
 
     def close(self, operation: str, at: datetime, *, by: int, reason: str) -> None:
         """不予受理 (``reject``) or 撤回 (``withdraw``), as ``reject_case`` / ``withdraw_case``."""
+        self.fire_until(at)
         status, event = ("rejected", "case.rejected") if operation == "reject" else ("withdrawn", "case.withdrawn")
         self._finish(event, Actor("person", by), at, {"status": status, "reason": reason, "concluded_at": None})
 
     def archive(self, at: datetime, *, by: int) -> None:
         """归档, as ``archive_case``: open tasks are cancelled (outside the event), then the event."""
+        self.fire_until(at)
         for task in self.open():
             task.state, task.completed_at = "cancelled", at
         self._finish("case.archived", Actor("person", by), at, {"status": "archived", "archived_at": at})
 
     def request_supplement(self, at: datetime, *, by: int, reason: str) -> None:
         """补正: the case waits for the applicant and its clock stops."""
+        self.fire_until(at)
         self.status_before_pause = self.row["status"]
         values = {"status": "supplementing", "paused_at": at, "paused_from": self.row["status"], "reason": reason}
         self._finish("case.supplement_requested", Actor("person", by), at, values)
 
     def resubmit(self, at: datetime, *, by: int) -> None:
         """The applicant hands in the 补正: the status before the pause, the due time moved by the pause."""
+        self.fire_until(at)
         calendar = self.ctx.calendar
         days = paused_working_days(self.row["paused_at"], at, calendar)
         values = {
@@ -157,13 +171,62 @@ class CaseRecord:
             "paused_at": None,
             "paused_from": None,
             "paused_days": self.row["paused_days"] + days,
-            "due_at": extend_due(self.row["due_at"], days, calendar),
         }
+        if self.row["due_at"] is not None:  # as resume_values: the card timers follow the moved due time
+            due = extend_due(self.row["due_at"], days, calendar)
+            values["due_at"] = due
+            self.timers = [t for t in self.timers if t[1] not in ("case_yellow", "case_red")]
+            self._timer("case_yellow", max(at, yellow_at(due, self.row["promised_limit_days"], calendar)))
+            self._timer("case_red", due)
         self._finish("case.resubmitted", Actor("person", by), at, values)
+
+    # -- the worker's timers ---------------------------------------------------------------------
+    def fire_until(self, at: datetime) -> None:
+        """Fire every timer due by ``at``, in time order, as ``xietong.cases.cards`` handles them."""
+        due = sorted((t for t in self.timers if t[0] <= at), key=lambda t: t[0])
+        if not due:
+            return
+        self.timers = [t for t in self.timers if t[0] > at]
+        for fire_at, kind, task_id in due:
+            if kind == "task_due":
+                self._overdue_step(fire_at, task_id)
+                continue
+            row = self.row
+            if row["status"] not in _RUNNING or row["due_at"] is None:
+                continue  # a paused or closed case shows no card
+            if kind == "case_yellow" and row["card"] == Card.NONE.value and fire_at >= yellow_at(
+                row["due_at"], row["promised_limit_days"], self.ctx.calendar
+            ):
+                self._finish("case.card_yellow", SYSTEM, fire_at, {"card": Card.YELLOW.value})
+            elif kind == "case_red" and row["card"] != Card.RED.value and fire_at >= row["due_at"]:
+                self._finish("case.card_red", SYSTEM, fire_at, {"card": Card.RED.value})
+
+    def _overdue_step(self, at: datetime, task_id: int | None) -> None:
+        task = next((t for t in self.tasks if t.id == task_id), None)
+        if task is None or task.state != "open" or task.due_at is None or at < task.due_at:
+            return
+        if self.task_cards.get(task.id or 0) == Card.RED.value:
+            return
+        self.task_cards[task.id or 0] = Card.RED.value
+        self._finish("task.overdue", SYSTEM, at, {}, {"task_card": {"id": task.id, "card": Card.RED.value}})
 
     # -- rows --------------------------------------------------------------------------------------
     def finished_rows(self) -> Rows:
-        """Every row of the case, the case row first (parents before children)."""
+        """Every row of the case, the case row first (parents before children); timers still to fire kept."""
+        self.fire_until(self.ctx.as_of)
+        for fire_at, kind, task_id in self.timers:
+            self.rows.append(("timer", {
+                "id": self.ctx.next_id("timer"),
+                "kind": kind,
+                "case_id": self.id,
+                "task_id": task_id,
+                "fire_at": fire_at,
+                "state": "pending",
+                "payload": {},
+                "attempts": 0,
+                "done_at": None,
+            }))
+        self.timers = []
         scopes = [self._scope_row(s) for s in self.scopes]
         tasks = [self._task_row(t) for t in self.tasks]
         return [("case", self.row), *self.rows, *(("scope", s) for s in scopes), *(("task", t) for t in tasks)]
@@ -209,7 +272,7 @@ class CaseRecord:
             "completed_by_id": t.completed_by_id,
             "outcome": t.outcome,
             "opinion": t.opinion,
-            "card": "none",
+            "card": self.task_cards.get(t.id or 0, Card.NONE.value),
             "working_days": None,  # as the events of history carry none (statistics compute it from the times)
         }
 
@@ -305,19 +368,5 @@ class CaseRecord:
         self.row.update(event_seq=seq, last_event_hash=digest)
 
     def _timer(self, kind: str, fire_at: datetime, task_id: int | None = None) -> None:
-        """A timer as the operation writes it — kept only if still to fire at the reference instant (a worker
-        has long handled the others; what they were about is in the events and the case and task rows)."""
-        if fire_at <= self.ctx.as_of:
-            return
-        timer = {
-            "id": self.ctx.next_id("timer"),
-            "kind": kind,
-            "case_id": self.id,
-            "task_id": task_id,
-            "fire_at": fire_at,
-            "state": "pending",
-            "payload": {},
-            "attempts": 0,
-            "done_at": None,
-        }
-        self.rows.append(("timer", timer))
+        """Arm a timer as the operation does; :meth:`fire_until` fires it once its time has come."""
+        self.timers.append((fire_at, kind, task_id))
