@@ -54,3 +54,34 @@ def test_supplement_suspend_resume_and_transfer_over_http(api: Api) -> None:
     moved = handler.post(f"/api/v1/tasks/{task['id']}/transfer", json={"to_person_id": colleague_id})
     assert moved.status_code == 200, moved.text
     assert [t["id"] for t in _todo(colleague) if t["case_id"] == case_id] == moved.json()["task_ids"]
+
+
+def test_special_procedure_and_extension_over_http(api: Api) -> None:
+    applicant = api.login("finance.clerk.0")
+    case_id = submit(applicant, api)["id"]
+    handler = api.login("staffing.clerk.0")
+    handler.post(f"/api/v1/cases/{case_id}/accept")
+    assert "start_special_procedure" in handler.get(f"/api/v1/cases/{case_id}").json()["actions"]
+    bad = handler.post(f"/api/v1/cases/{case_id}/special-procedures",
+                       json={"kind": "lottery", "reason": "需要", "basis": "第四十五条"})
+    assert bad.status_code == 422 and bad.json()["code"] == "unknown_special_kind"
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    started = handler.post(f"/api/v1/cases/{case_id}/special-procedures",
+                           json={"kind": "hearing", "reason": "涉及重大公共利益", "basis": "行政许可法第四十六条"})
+    assert started.status_code == 201, started.text
+    detail = handler.get(f"/api/v1/cases/{case_id}").json()
+    assert detail["case"]["status"] == "special_procedure" and "end_special_procedure" in detail["actions"]
+    ended = handler.post(f"/api/v1/cases/{case_id}/special-procedures/end", json={"outcome": "听证完毕"})
+    assert ended.status_code == 200 and ended.json()["working_days"] >= 0
+
+    refused = handler.post(f"/api/v1/cases/{case_id}/extension", json={"days": 5, "reason": "情况复杂"})
+    assert refused.status_code == 403 and refused.json()["code"] == "not_allowed"
+    leader = api.login("staffing.leader_in_charge.0")
+    due = leader.get(f"/api/v1/cases/{case_id}").json()["case"]["due_at"]
+    extended = leader.post(f"/api/v1/cases/{case_id}/extension", json={"days": 10, "reason": "需要补充调查"})
+    assert extended.status_code == 200, extended.text
+    assert extended.json()["due_at"] > due
+    again = leader.post(f"/api/v1/cases/{case_id}/extension", json={"days": 1, "reason": "再延"})
+    assert again.status_code == 409 and again.json()["code"] == "already_extended"
+    types = [e["type"] for e in handler.get(f"/api/v1/cases/{case_id}/events").json()["items"]]
+    assert types[-3:] == ["case.special_procedure_started", "case.special_procedure_ended", "case.extended"]

@@ -54,6 +54,7 @@ class Case(Base):
     result_note: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
     trips: Mapped[int] = mapped_column(default=0)
+    extended_days: Mapped[int] = mapped_column(default=0, server_default="0")  # the one 延期 (§42), 0 = none
     card: Mapped[str] = mapped_column(String(8), default="none", server_default="none")  # none | yellow | red
     scope_seq: Mapped[int] = mapped_column(default=0)
     event_seq: Mapped[int] = mapped_column(default=0)
@@ -93,6 +94,25 @@ class SupplementRequest(Base):
     resubmitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     resubmitted_at: Mapped[datetime | None]
     changes: Mapped[dict[str, Any] | None]
+
+
+class SpecialProcedure(Base):
+    """特别程序 (听证, 专家评审, 检验检测, 现场勘验…): the case's clock stops while it runs (行政许可法 §45)."""
+
+    __tablename__ = "special_procedure"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # a key of cases.service.special.SPECIAL_KINDS
+    reason: Mapped[str] = mapped_column(Text)
+    basis: Mapped[str] = mapped_column(Text)  # the legal basis the unit cites
+    planned_days: Mapped[int | None]  # the time the unit tells the applicant it expects to need
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    started_at: Mapped[datetime]
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    ended_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(Text)
+    working_days: Mapped[int | None]  # the working days it stopped the clock, once ended
 
 
 class CaseParty(Base):

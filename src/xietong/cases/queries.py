@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from xietong.cases.enums import OPEN_STATUSES, PAUSED_STATUSES, STATUS_LABELS, TRANSITIONS, CaseStatus
 from xietong.cases.models import Case, CaseGrant, Event
 from xietong.cases.schemas import CaseDetail, CaseSummary, EventOut, TaskItem
+from xietong.cases.service.special import leader_facts
 from xietong.catalog.models import LocalMatter
 from xietong.clock import WorkCalendar
 from xietong.clock.cards import card_for
@@ -187,10 +188,30 @@ def case_detail(
         for item in open_tasks
         if holds_task(principal, TaskFacts(item.unit_id, item.post_id, item.assignee_id))
     }
+    actions += _time_actions(session, principal, case, facts, handles=bool(task_actions))
     return CaseDetail(
         case=_summary(row, now, cal), form=case.form, step_results=case.step_results, reason=case.reason,
         result_note=case.result_note, open_tasks=open_tasks, actions=actions, task_actions=task_actions,
     )
+
+
+def _time_actions(session: Session, principal: Principal, case: Case, facts: CaseFacts, *, handles: bool) -> list[str]:
+    """特别程序 (start or end) for the handling unit or a step's holder; 延期 for its leader, once."""
+    status = CaseStatus(case.status)
+    handler = handles or can(principal, "special_procedure", facts)
+    found = [
+        operation
+        for operation in ("start_special_procedure", "end_special_procedure")
+        if handler and status in TRANSITIONS[operation][0]
+    ]
+    if case.process_state == "finished" and "start_special_procedure" in found:
+        found.remove("start_special_procedure")  # every step has decided: 办结 is what is left
+    running = status in (CaseStatus.ACCEPTED, CaseStatus.IN_PROGRESS) and case.due_at is not None
+    if running and not case.extended_days and can(
+        principal, "extend", facts, leader_facts(session.connection(), case.handling_unit_id)
+    ):
+        found.append("extend")
+    return found
 
 
 def case_events(

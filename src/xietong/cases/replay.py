@@ -57,6 +57,8 @@ _KNOWN_SECTIONS = frozenset(
         "transferred",
         "task_dues",
         "task_withdrawn",
+        "special_procedure",  # 特别程序 and 延期 (issue 12): their rows and reasons are the record; the case
+        "extension",  # columns they change come in the "case" section
         "oversight",  # 催办, 督办, 抄送, 评价: their rows live in xietong.oversight's tables, outside CaseState
     }
 )
@@ -209,7 +211,8 @@ def _initial(event: EventLike) -> CaseState:
     if event.seq != 1 or event.type != "case.submitted":
         raise ReplayError(code="no_submission", detail=f"事件日志应从申请开始，实为 {event.type}（第 {event.seq} 个）")
     values: dict[str, Any] = dict.fromkeys(CASE_FIELDS)
-    values["card"] = "none"  # a column default no operation but a card event writes
+    values["card"] = "none"  # column defaults no operation but a card event or 延期 writes
+    values["extended_days"] = 0
     return CaseState(id=event.case_id, fields=values, parties=frozenset())
 
 

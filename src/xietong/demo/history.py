@@ -103,6 +103,7 @@ class _Story:
             "submitted_at": at,
             "paused_days": 0,
             "trips": 0,
+            "extended_days": 0,
             "card": "none",  # until a card timer fires (CaseRecord.fire_until)
             "scope_seq": 0,
             "event_seq": 0,

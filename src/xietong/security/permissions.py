@@ -79,10 +79,16 @@ def can(
     # Handling operations around the tasks (issue 4): the handling unit, or whoever holds the step.
     if action in ("suspend", "resume"):
         return case.handling_unit_id in principal.unit_ids
-    if action == "supplement":
+    if action in ("supplement", "special_procedure"):
         return case.handling_unit_id in principal.unit_ids or (task is not None and holds_task(principal, task))
     if action == "resubmit":
         return principal.id == case.applicant_person_id or case.applicant_unit_id in principal.unit_ids
+    if action == "extend":  # 延期: a leader of the handling unit — its leader post (``task``), or a unit_leader grant
+        leads = task is not None and task.post_id is not None and (task.unit_id, task.post_id) in principal.posts
+        return leads or any(
+            g.role == "unit_leader" and grant_covers(g, region_id=None, unit_path=case.handling_unit_path)
+            for g in principal.grants
+        )
     if action == "change_signers":  # 加签/减签: a signer of the step, or a supervisor over the case
         return (task is not None and holds_task(principal, task)) or _scope_covers(principal, case)
     # --- oversight (xietong.oversight): 催办, 督办 and 整改, 抄送, 评价 -------------------------------------------

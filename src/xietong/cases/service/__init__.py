@@ -4,6 +4,7 @@ from xietong.cases.service.handover import add_signers, remove_signer, transfer_
 from xietong.cases.service.lifecycle import accept_case, archive_case, conclude_case, reject_case, withdraw_case
 from xietong.cases.service.pauses import request_supplement, resubmit_case, resume_case, suspend_case
 from xietong.cases.service.returns import return_targets, return_task
+from xietong.cases.service.special import end_special_procedure, extend_case, start_special_procedure
 from xietong.cases.service.submit import submit_case
 from xietong.cases.service.tasks import claim_task, complete_task
 from xietong.cases.service.withdrawal import withdraw_decision
@@ -15,6 +16,8 @@ __all__ = [
     "claim_task",
     "complete_task",
     "conclude_case",
+    "end_special_procedure",
+    "extend_case",
     "reject_case",
     "remove_signer",
     "request_supplement",
@@ -22,6 +25,7 @@ __all__ = [
     "resume_case",
     "return_targets",
     "return_task",
+    "start_special_procedure",
     "submit_case",
     "suspend_case",
     "transfer_task",

@@ -92,15 +92,26 @@ def resume_values(
     calendar = work_calendar(conn, tz)
     days = paused_working_days(row["paused_at"], now, calendar)
     due = extend_due(row["due_at"], days, calendar)
-    values.update(due_at=due, paused_days=row["paused_days"] + days)
+    values["paused_days"] = row["paused_days"] + days
+    due_values, timers = move_due(conn, row, due, calendar, now)
+    values.update(due_values)
+    moved, task_timers = _move_task_dues(conn, row["id"], days, calendar, now)
+    return values, timers + task_timers, moved
+
+
+def move_due(
+    conn: Connection, row: Mapping[str, Any], due: datetime, calendar: WorkCalendar, now: datetime
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The case columns for a new due time (with the card it gives now) and fresh card timers; the pending
+    card timers of the old due time are cancelled. ``row`` needs id, matter_version_id, promised_limit_days
+    and card."""
+    values: dict[str, Any] = {"due_at": due}
     limits = thresholds(conn, row["matter_version_id"])
     card = card_for(now, due, row["promised_limit_days"], calendar, *limits).value
     if card != row["card"]:
         values["card"] = card
     conn.execute(_CANCEL_CARD_TIMERS, {"b_case_id": row["id"], "b_now": now})
-    moved, task_timers = _move_task_dues(conn, row["id"], days, calendar, now)
-    timers = card_timers(row["id"], due, row["promised_limit_days"], calendar, now, limits)
-    return values, timers + task_timers, moved
+    return values, card_timers(row["id"], due, row["promised_limit_days"], calendar, now, limits)
 
 
 def _move_task_dues(

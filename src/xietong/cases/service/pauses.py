@@ -190,12 +190,12 @@ def _reason(reason: str, missing: str) -> str:
     return reason
 
 
-def _require_handler(session: Session, principal: Principal, row: Any) -> None:
+def _require_handler(session: Session, principal: Principal, row: Any, action: str = "supplement") -> None:
     """A member of the handling unit, or a holder of one of the case's open tasks."""
-    if can(principal, "supplement", facts(row)):
+    if can(principal, action, facts(row)):
         return
     for unit_id, post_id, assignee_id in session.execute(_OPEN_TASK_FACTS, {"b_case_id": row["id"]}):
-        if can(principal, "supplement", facts(row), TaskFacts(unit_id, post_id, assignee_id)):
+        if can(principal, action, facts(row), TaskFacts(unit_id, post_id, assignee_id)):
             return
     raise Forbidden(code="not_allowed", detail="您无权对该办件执行此操作")
 

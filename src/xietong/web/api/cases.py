@@ -12,6 +12,7 @@ from xietong.cases import queries
 from xietong.cases import service as cases
 from xietong.cases.enums import Channel, Result
 from xietong.cases.schemas import CaseDetail, CaseSummary, EventOut, TaskItem
+from xietong.cases.service.special import SPECIAL_KINDS
 from xietong.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from xietong.web.api.oversight import note_copy_read
 from xietong.web.deps import CurrentPrincipal, reading, settings_of, writing
@@ -322,6 +323,70 @@ def resume(case_id: int, body: OptionalReasonIn, request: Request, principal: Cu
             session, principal=principal, case_id=case_id, reason=body.reason, tz=settings_of(request).timezone
         )
     return Response(status_code=204)
+
+
+_KINDS = "特别程序类型：" + "、".join(f"{k} {v}" for k, v in SPECIAL_KINDS.items())
+
+
+class SpecialProcedureIn(BaseModel):
+    kind: str = Field(max_length=24, description=_KINDS)
+    reason: Reason = Field(min_length=1)
+    basis: Reason = Field(min_length=1, description="法律依据")
+    planned_days: int | None = Field(default=None, ge=1, le=365, description="预计所需工作日（告知申请人）")
+
+
+class SpecialProcedureOut(BaseModel):
+    id: int
+
+
+class SpecialProcedureEndIn(BaseModel):
+    outcome: Reason = Field(min_length=1)
+
+
+class WorkingDaysOut(BaseModel):
+    working_days: int
+
+
+class ExtensionIn(BaseModel):
+    days: int = Field(ge=1, le=365, description="延长的工作日数（行政许可法第四十二条：至多 10 个）")
+    reason: Reason = Field(min_length=1)
+
+
+class ExtensionOut(BaseModel):
+    due_at: datetime
+
+
+@router.post("/cases/{case_id}/special-procedures", status_code=201, summary="启动特别程序（停止计时）")
+def start_special_procedure(
+    case_id: int, body: SpecialProcedureIn, request: Request, principal: CurrentPrincipal
+) -> SpecialProcedureOut:
+    with writing(request) as session:
+        procedure_id = cases.start_special_procedure(
+            session, principal=principal, case_id=case_id, kind=body.kind, reason=body.reason, basis=body.basis,
+            planned_days=body.planned_days, tz=settings_of(request).timezone,
+        )
+    return SpecialProcedureOut(id=procedure_id)
+
+
+@router.post("/cases/{case_id}/special-procedures/end", summary="结束特别程序（到期时间顺延其工作日）")
+def end_special_procedure(
+    case_id: int, body: SpecialProcedureEndIn, request: Request, principal: CurrentPrincipal
+) -> WorkingDaysOut:
+    with writing(request) as session:
+        days = cases.end_special_procedure(
+            session, principal=principal, case_id=case_id, outcome=body.outcome, tz=settings_of(request).timezone
+        )
+    return WorkingDaysOut(working_days=days)
+
+
+@router.post("/cases/{case_id}/extension", summary="延期（承办单位负责人批准，仅一次）")
+def extend(case_id: int, body: ExtensionIn, request: Request, principal: CurrentPrincipal) -> ExtensionOut:
+    with writing(request) as session:
+        due = cases.extend_case(
+            session, principal=principal, case_id=case_id, days=body.days, reason=body.reason,
+            tz=settings_of(request).timezone,
+        )
+    return ExtensionOut(due_at=due)
 
 
 @router.post("/tasks/{task_id}/withdraw", tags=["已办"], summary="撤回本人的审批决定（后续环节尚未办理时）")

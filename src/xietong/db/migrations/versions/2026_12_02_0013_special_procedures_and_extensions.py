@@ -1,0 +1,60 @@
+"""Special procedures and extensions (issue 12): the two lawful ways a handling unit takes more time
+
+``special_procedure`` holds each 特别程序 (听证, 专家评审, 检验检测, 现场勘验…) with its kind, reason and legal
+basis, while it runs and after; the case's clock stops while one runs (行政许可法 §45). ``case.extended_days``
+records the one 延期 a case may have (§42), so statistics can report extended cases apart.
+
+Revision ID: 0013
+Revises: 0008
+Create Date: 2026-12-02
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from xietong.db.base import UTCDateTime
+
+revision: str = "0013"
+down_revision: str | None = "0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "special_procedure",
+        sa.Column("id", BIG_ID, nullable=False),
+        sa.Column("case_id", BIG_ID, nullable=False),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("basis", sa.Text(), nullable=False),
+        sa.Column("planned_days", sa.Integer(), nullable=True),
+        sa.Column("started_by_id", BIG_ID, nullable=True),
+        sa.Column("started_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ended_by_id", BIG_ID, nullable=True),
+        sa.Column("ended_at", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("outcome", sa.Text(), nullable=True),
+        sa.Column("working_days", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(["case_id"], ["case.id"], name=op.f("fk_special_procedure_case_id_case")),
+        sa.ForeignKeyConstraint(
+            ["started_by_id"], ["person.id"], name=op.f("fk_special_procedure_started_by_id_person")
+        ),
+        sa.ForeignKeyConstraint(["ended_by_id"], ["person.id"], name=op.f("fk_special_procedure_ended_by_id_person")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_special_procedure")),
+    )
+    with op.batch_alter_table("special_procedure", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_special_procedure_case_id"), ["case_id"], unique=False)
+    with op.batch_alter_table("case", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("extended_days", sa.Integer(), server_default="0", nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("case", schema=None) as batch_op:
+        batch_op.drop_column("extended_days")
+    with op.batch_alter_table("special_procedure", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_special_procedure_case_id"))
+    op.drop_table("special_procedure")
