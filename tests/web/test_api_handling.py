@@ -85,3 +85,28 @@ def test_special_procedure_and_extension_over_http(api: Api) -> None:
     assert again.status_code == 409 and again.json()["code"] == "already_extended"
     types = [e["type"] for e in handler.get(f"/api/v1/cases/{case_id}/events").json()["items"]]
     assert types[-3:] == ["case.special_procedure_started", "case.special_procedure_ended", "case.extended"]
+
+
+def test_release_and_batch_approval_over_http(api: Api) -> None:
+    applicant = api.login("finance.clerk.0")
+    case_ids = [submit(applicant, api, title=f"批量申请{i}")["id"] for i in range(3)]
+    handler = api.login("staffing.clerk.0")
+    for case_id in case_ids:
+        assert handler.post(f"/api/v1/cases/{case_id}/accept").status_code == 200
+    tasks = [_task(handler, case_id)["id"] for case_id in case_ids]
+    assert handler.post(f"/api/v1/tasks/{tasks[0]}/claim").status_code == 204
+    assert handler.post(f"/api/v1/tasks/{tasks[0]}/release").status_code == 204
+    colleague = api.login("staffing.clerk.1")
+    assert colleague.post(f"/api/v1/tasks/{tasks[0]}/release").json()["code"] == "not_your_task"
+    assert colleague.post(f"/api/v1/tasks/{tasks[1]}/complete", json={"decision": "approve"}).status_code == 200
+
+    batch = handler.post("/api/v1/tasks/batch-complete",
+                         json={"task_ids": tasks, "decision": "approve", "opinion": "同意"})
+    assert batch.status_code == 200, batch.text
+    body = batch.json()
+    assert (body["succeeded"], body["failed"]) == (2, 1)
+    assert [(r["task_id"], r["ok"], r["code"]) for r in body["results"]] == [
+        (tasks[0], True, None), (tasks[1], False, "task_closed"), (tasks[2], True, None)
+    ]
+    empty = handler.post("/api/v1/tasks/batch-complete", json={"task_ids": [], "decision": "approve"})
+    assert empty.status_code == 422

@@ -185,6 +185,7 @@ def case_detail(
         actions.remove("supplement")  # every step has decided: nothing is waiting for a correction
     task_actions = {
         item.id: (["claim", "complete", "return", "transfer"] if item.shared else ["complete", "return", "transfer"])
+        + (["release"] if item.claimed_at is not None and item.post_id is not None and not item.shared else [])
         for item in open_tasks
         if holds_task(principal, TaskFacts(item.unit_id, item.post_id, item.assignee_id))
     }
@@ -258,7 +259,8 @@ def _task_item(row: Any, now: datetime, cal: WorkCalendar) -> TaskItem:
         id=task.id, case_id=task.case_id, case_number=row.number, case_title=row.title, case_status=row.status,
         node_id=task.node_id, name=task.name, unit_id=task.unit_id, post_id=task.post_id,
         assignee_id=task.assignee_id, acting_for_id=task.acting_for_id, shared=task.assignee_id is None,
-        state=task.state, created_at=task.created_at, due_at=due, card=card, completed_at=task.completed_at,
+        claimed_at=task.claimed_at, state=task.state, created_at=task.created_at, due_at=due, card=card,
+        completed_at=task.completed_at,
         outcome=task.outcome, opinion=task.opinion,
     )
 

@@ -44,6 +44,7 @@ _KNOWN_SECTIONS = frozenset(
         "tasks_closed",
         "task_completed",
         "task_claimed",
+        "task_released",
         "task_card",
         "step_results",
         "process_state",
@@ -256,6 +257,9 @@ def _apply(state: CaseState, event: EventLike) -> None:
     if "task_claimed" in delta:
         task = _task(state, event, delta["task_claimed"]["id"])
         task.assignee_id, task.claimed_at = delta["task_claimed"]["by"], at
+    if "task_released" in delta:  # 退回签收: shared by the post again
+        task = _task(state, event, delta["task_released"]["id"])
+        task.assignee_id, task.claimed_at = None, None
     if "task_card" in delta:
         _task(state, event, delta["task_card"]["id"]).card = delta["task_card"]["card"]
     if event.type == "case.archived":  # the archive UPDATE cancels whatever is still open (no completed_at)

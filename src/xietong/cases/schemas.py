@@ -48,6 +48,7 @@ class TaskItem(BaseModel):
     assignee_id: int | None
     acting_for_id: int | None
     shared: bool  # a post's shared task nobody has claimed yet (签收 first)
+    claimed_at: datetime | None = None  # when a holder of the post claimed it (退回签收 gives it back)
     state: str
     created_at: datetime
     due_at: datetime | None

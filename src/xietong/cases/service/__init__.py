@@ -6,7 +6,7 @@ from xietong.cases.service.pauses import request_supplement, resubmit_case, resu
 from xietong.cases.service.returns import return_targets, return_task
 from xietong.cases.service.special import end_special_procedure, extend_case, start_special_procedure
 from xietong.cases.service.submit import submit_case
-from xietong.cases.service.tasks import claim_task, complete_task
+from xietong.cases.service.tasks import claim_task, complete_task, release_task
 from xietong.cases.service.withdrawal import withdraw_decision
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "end_special_procedure",
     "extend_case",
     "reject_case",
+    "release_task",
     "remove_signer",
     "request_supplement",
     "resubmit_case",

@@ -29,7 +29,7 @@ from xietong.db.base import utcnow
 from xietong.engine.models import Scope, Task
 from xietong.engine.state import ScopeRow, Slot, TaskRow
 from xietong.engine.transitions import complete_task as engine_complete
-from xietong.errors import Conflict, InvalidInput, NotFound
+from xietong.errors import Conflict, Forbidden, InvalidInput, NotFound
 from xietong.security.permissions import TaskFacts
 from xietong.security.principal import Principal
 from xietong.system.calendar import work_calendar
@@ -182,6 +182,37 @@ def claim_task(
         raise Conflict(code="task_claimed", detail="该待办已被他人签收")
     Operation(session, row, Actor(principal.kind, principal.id), now, tz).finish(
         "task.claimed", delta={"task_claimed": {"id": task_id, "by": principal.id}}
+    )
+
+
+_RELEASE = (
+    update(TASK)
+    .where(
+        TASK.c.id == bindparam("b_task_id"),
+        TASK.c.state == "open",
+        TASK.c.assignee_id == bindparam("b_person_id"),
+        TASK.c.claimed_at.is_not(None),
+        TASK.c.post_id.is_not(None),
+    )
+    .values(assignee_id=None, claimed_at=None)
+)
+
+
+def release_task(
+    session: Session, *, principal: Principal, task_id: int, now: datetime | None = None, tz: str = "Asia/Shanghai"
+) -> None:
+    """退回签收: give a claimed shared task back to its post, where every holder sees it again."""
+    now = now or utcnow()
+    row = _lock_task(session, task_id)
+    if row["task_assignee_id"] != principal.id:
+        raise Forbidden(code="not_your_task", detail="只有签收人可以退回签收")
+    if CaseStatus(row["status"]) not in (CaseStatus.ACCEPTED, CaseStatus.IN_PROGRESS):
+        raise Conflict(code="wrong_case_status", detail="办件当前状态不能退回签收")
+    released = fastpath.execute(session.connection(), _RELEASE, {"b_task_id": task_id, "b_person_id": principal.id})
+    if released.rowcount != 1:
+        raise Conflict(code="not_claimed", detail="该待办是直接分派给您的，不是签收的岗位待办，不能退回签收")
+    Operation(session, row, Actor(principal.kind, principal.id), now, tz).finish(
+        "task.released", delta={"task_released": {"id": task_id, "by": principal.id}}
     )
 
 

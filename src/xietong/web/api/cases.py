@@ -12,6 +12,7 @@ from xietong.cases import queries
 from xietong.cases import service as cases
 from xietong.cases.enums import Channel, Result
 from xietong.cases.schemas import CaseDetail, CaseSummary, EventOut, TaskItem
+from xietong.cases.service.batch import MAX_BATCH, complete_tasks
 from xietong.cases.service.special import SPECIAL_KINDS
 from xietong.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from xietong.web.api.oversight import note_copy_read
@@ -198,6 +199,42 @@ def complete(task_id: int, body: DecisionIn, request: Request, principal: Curren
             opinion=body.opinion, tz=settings_of(request).timezone,
         )
     return NewTasksOut(task_ids=ids)
+
+
+class BatchDecisionIn(DecisionIn):
+    task_ids: list[int] = Field(min_length=1, max_length=MAX_BATCH, description="同一事项、同一环节的待办")
+
+
+class BatchOutcomeOut(BaseModel):
+    task_id: int
+    ok: bool
+    new_task_ids: list[int]
+    code: str | None = Field(None, description="失败时的错误代码")
+    detail: str | None = Field(None, description="失败时的原因（中文）")
+
+
+class BatchOut(BaseModel):
+    succeeded: int
+    failed: int
+    results: list[BatchOutcomeOut]
+
+
+@router.post("/tasks/batch-complete", tags=["待办"], summary="批量审批：同一事项同一环节的待办，逐件各自成交易")
+def complete_batch(body: BatchDecisionIn, request: Request, principal: CurrentPrincipal) -> BatchOut:
+    outcomes = complete_tasks(
+        lambda: writing(request), principal=principal, task_ids=body.task_ids,
+        approved=body.decision == "approve", opinion=body.opinion, tz=settings_of(request).timezone,
+    )
+    results = [BatchOutcomeOut(**vars(o)) for o in outcomes]
+    ok = sum(r.ok for r in results)
+    return BatchOut(succeeded=ok, failed=len(results) - ok, results=results)
+
+
+@router.post("/tasks/{task_id}/release", status_code=204, tags=["待办"], summary="退回签收：把签收的岗位待办交还岗位")
+def release(task_id: int, request: Request, principal: CurrentPrincipal) -> Response:
+    with writing(request) as session:
+        cases.release_task(session, principal=principal, task_id=task_id, tz=settings_of(request).timezone)
+    return Response(status_code=204)
 
 
 # -- handling operations (issue 4) ----------------------------------------------------------------------
