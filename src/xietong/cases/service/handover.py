@@ -70,21 +70,28 @@ def transfer_task(
     require_status("complete_task", row)
     if to_person_id == principal.id:
         raise InvalidInput(code="transfer_to_self", detail="不能转办给本人")
+    actor = Actor(principal.kind, principal.id, row["task_acting_for_id"])
+    return move_task(session, row, to_person_id, actor=actor, note=note, now=now, tz=tz)
+
+
+def move_task(
+    session: Session, row: Any, to_person_id: int, *, actor: Actor, note: str, now: datetime, tz: str,
+    event: str = "task.transferred",
+) -> int:
+    """End the locked task ``row`` as ``transferred`` and open the same step, with the same due time, for a
+    person of the task's unit; returns the new task's id. The caller has checked who may do it."""
     [slot] = _slots(session, [to_person_id], prefer_unit=row["task_unit_id"])
     if slot.unit_id != row["task_unit_id"]:
         raise Conflict(code="transfer_outside_unit", detail="只能转办给本单位的人员")
-    due = session.execute(_TASK_DUE, {"b_id": task_id}).scalar_one()
-    actor = Actor(principal.kind, principal.id, row["task_acting_for_id"])
+    due = session.execute(_TASK_DUE, {"b_id": row["task_id"]}).scalar_one()
     op = Operation(session, row, actor, now, tz)
-    ended = end_task(
-        session, row, state="transferred", outcome=None, by=principal.id, opinion=note, now=now, tz=tz
-    )
+    ended = end_task(session, row, state="transferred", outcome=None, by=actor.id, opinion=note, now=now, tz=tz)
     run = op.new_run()
     scope = run.scope_by_id(row["task_scope_id"])
     task = run.open_task(row["task_node_id"], scope, Slot(slot.unit_id, row["task_post_id"], to_person_id),
                          seq=row["task_seq"])
     task.due_at = due
-    op.finish("task.transferred", delta={"task_ended": ended, "transferred": {"to": to_person_id}})
+    op.finish(event, delta={"task_ended": ended, "transferred": {"to": to_person_id}})
     assert task.id is not None
     return task.id
 
