@@ -111,3 +111,50 @@ def test_a_batch_of_dissimilar_tasks_is_refused_whole(session: Session) -> None:
             complete_tasks(lambda: savepoint(session), principal=clerk, task_ids=ids, approved=True, opinion="同意")
         assert refused.value.code == code
     assert all(refreshed(session, t).state == "open" for t in tasks)
+
+
+def test_a_delegated_task_is_worked_on_by_the_colleague_and_decided_by_its_holder(session: Session) -> None:
+    city = make_city(session, holders=2)
+    case_id = submit_and_accept(session, city, publish_matter(session, city, joint_approval_process()).id)
+    [task] = open_tasks(session, case_id)
+    holder, colleague = city.principal(session, "staffing", n=0), city.principal(session, "staffing", n=1)
+    with pytest.raises(Forbidden):  # a shared task is claimed first
+        service.delegate_task(session, principal=holder, task_id=task.id, to_person_id=colleague.id)
+    service.claim_task(session, principal=holder, task_id=task.id)
+    with pytest.raises(Conflict):  # only to a colleague of the task's unit
+        service.delegate_task(session, principal=holder, task_id=task.id,
+                              to_person_id=city.person("finance", "clerk").id)
+    service.delegate_task(session, principal=holder, task_id=task.id, to_person_id=colleague.id, note="请先审核材料")
+    session.expire_all()
+    assert task.id in [t.id for t in queries.todo(session, principal=colleague).items]
+    assert queries.case_detail(session, principal=colleague, case_id=case_id).task_actions == {task.id: ["hand_back"]}
+    assert queries.case_detail(session, principal=holder, case_id=case_id).task_actions == {task.id: ["recall"]}
+    for act in (lambda: service.complete_task(session, principal=holder, task_id=task.id, approved=True),
+                lambda: service.release_task(session, principal=holder, task_id=task.id)):
+        with pytest.raises(Conflict) as lent:
+            act()
+        assert lent.value.code == "task_delegated"
+    with pytest.raises(Forbidden):  # the colleague works on it but the decision stays the holder's
+        service.complete_task(session, principal=colleague, task_id=task.id, approved=True)
+
+    service.hand_back_task(session, principal=colleague, task_id=task.id, opinion="材料齐全，建议同意")
+    assert refreshed(session, task.id).delegate_id is None
+    service.complete_task(session, principal=holder, task_id=task.id, approved=True, opinion="同意")
+    types = session.scalars(select(Event.type).where(Event.case_id == case_id).order_by(Event.seq)).all()
+    assert types[-3:] == ["task.delegated", "task.handed_back", "task.completed"]
+    assert_replays(session, case_id)
+
+
+def test_the_holder_can_recall_a_delegation(session: Session) -> None:
+    city = make_city(session, holders=2)
+    case_id = submit_and_accept(session, city, publish_matter(session, city, joint_approval_process()).id)
+    [task] = open_tasks(session, case_id)
+    holder, colleague = city.principal(session, "staffing", n=0), city.principal(session, "staffing", n=1)
+    service.claim_task(session, principal=holder, task_id=task.id)
+    service.delegate_task(session, principal=holder, task_id=task.id, to_person_id=colleague.id)
+    service.hand_back_task(session, principal=holder, task_id=task.id)
+    with pytest.raises(Conflict):
+        service.hand_back_task(session, principal=colleague, task_id=task.id)
+    types = session.scalars(select(Event.type).where(Event.case_id == case_id).order_by(Event.seq)).all()
+    assert types[-1] == "task.delegation_recalled"
+    assert_replays(session, case_id)

@@ -110,3 +110,21 @@ def test_release_and_batch_approval_over_http(api: Api) -> None:
     ]
     empty = handler.post("/api/v1/tasks/batch-complete", json={"task_ids": [], "decision": "approve"})
     assert empty.status_code == 422
+
+
+def test_delegation_over_http(api: Api) -> None:
+    applicant = api.login("finance.clerk.0")
+    case_id = submit(applicant, api)["id"]
+    holder = api.login("staffing.clerk.0")
+    holder.post(f"/api/v1/cases/{case_id}/accept")
+    task = _task(holder, case_id)
+    holder.post(f"/api/v1/tasks/{task['id']}/claim")
+    colleague_id = api.city.person("staffing", "clerk", 1).id
+    lent = holder.post(f"/api/v1/tasks/{task['id']}/delegate", json={"to_person_id": colleague_id, "note": "请核对"})
+    assert lent.status_code == 204, lent.text
+    refused = holder.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "approve"})
+    assert refused.status_code == 409 and refused.json()["code"] == "task_delegated"
+    colleague = api.login("staffing.clerk.1")
+    assert colleague.get(f"/api/v1/cases/{case_id}").json()["task_actions"] == {str(task["id"]): ["hand_back"]}
+    assert colleague.post(f"/api/v1/tasks/{task['id']}/hand-back", json={"opinion": "核对无误"}).status_code == 204
+    assert holder.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "approve"}).status_code == 200

@@ -184,16 +184,26 @@ def case_detail(
     if case.process_state == "finished" and "supplement" in actions:
         actions.remove("supplement")  # every step has decided: nothing is waiting for a correction
     task_actions = {
-        item.id: (["claim", "complete", "return", "transfer"] if item.shared else ["complete", "return", "transfer"])
-        + (["release"] if item.claimed_at is not None and item.post_id is not None and not item.shared else [])
+        item.id: _task_actions(principal, item)
         for item in open_tasks
-        if holds_task(principal, TaskFacts(item.unit_id, item.post_id, item.assignee_id))
+        if item.delegate_id == principal.id or holds_task(principal, TaskFacts(item.unit_id, item.post_id,
+                                                                                 item.assignee_id))
     }
     actions += _time_actions(session, principal, case, facts, handles=bool(task_actions))
     return CaseDetail(
         case=_summary(row, now, cal), form=case.form, step_results=case.step_results, reason=case.reason,
         result_note=case.result_note, open_tasks=open_tasks, actions=actions, task_actions=task_actions,
     )
+
+
+def _task_actions(principal: Principal, item: TaskItem) -> list[str]:
+    """What the person may do with an open task they hold, or that is lent (委派) to them."""
+    if item.delegate_id is not None:
+        return ["hand_back"] if item.delegate_id == principal.id else ["recall"]  # lent: nothing else till back
+    if item.shared:
+        return ["claim", "complete", "return", "transfer"]
+    claimed = ["release"] if item.claimed_at is not None and item.post_id is not None else []
+    return ["complete", "return", "transfer", "delegate", *claimed]
 
 
 def _time_actions(session: Session, principal: Principal, case: Case, facts: CaseFacts, *, handles: bool) -> list[str]:
@@ -259,17 +269,17 @@ def _task_item(row: Any, now: datetime, cal: WorkCalendar) -> TaskItem:
         id=task.id, case_id=task.case_id, case_number=row.number, case_title=row.title, case_status=row.status,
         node_id=task.node_id, name=task.name, unit_id=task.unit_id, post_id=task.post_id,
         assignee_id=task.assignee_id, acting_for_id=task.acting_for_id, shared=task.assignee_id is None,
-        claimed_at=task.claimed_at, state=task.state, created_at=task.created_at, due_at=due, card=card,
-        completed_at=task.completed_at,
-        outcome=task.outcome, opinion=task.opinion,
+        claimed_at=task.claimed_at, delegate_id=task.delegate_id, state=task.state, created_at=task.created_at,
+        due_at=due, card=card, completed_at=task.completed_at, outcome=task.outcome, opinion=task.opinion,
     )
 
 
 def _held_by(principal: Principal) -> ColumnElement[bool]:
-    """Open tasks this person holds: assigned to them, or shared by a post of theirs and not yet claimed."""
+    """Open tasks this person holds: assigned or lent (委派) to them, or shared by a post of theirs, unclaimed."""
     clauses: list[ColumnElement[bool]] = []
     if principal.id is not None:
         clauses.append(Task.assignee_id == principal.id)
+        clauses.append(Task.delegate_id == principal.id)  # 委派: lent to them until they hand it back
     if principal.posts:
         shared = tuple_(Task.unit_id, Task.post_id).in_(sorted(principal.posts))
         clauses.append(and_(Task.assignee_id.is_(None), shared))

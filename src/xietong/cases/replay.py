@@ -45,6 +45,8 @@ _KNOWN_SECTIONS = frozenset(
         "task_completed",
         "task_claimed",
         "task_released",
+        "task_delegated",
+        "task_handed_back",
         "task_card",
         "step_results",
         "process_state",
@@ -128,6 +130,7 @@ class TaskState:
     opinion: str | None
     card: str = "none"  # none | red: set by the worker's ``task.overdue``
     working_days: int | None = None  # set when a person closes the task (decided, returned, transferred)
+    delegate_id: int | None = None  # 委派: the colleague working on it until they hand it back
 
 
 @dataclass
@@ -257,6 +260,10 @@ def _apply(state: CaseState, event: EventLike) -> None:
     if "task_claimed" in delta:
         task = _task(state, event, delta["task_claimed"]["id"])
         task.assignee_id, task.claimed_at = delta["task_claimed"]["by"], at
+    if "task_delegated" in delta:  # 委派: lent to a colleague until handed back
+        _task(state, event, delta["task_delegated"]["id"]).delegate_id = delta["task_delegated"]["to"]
+    if "task_handed_back" in delta:
+        _task(state, event, delta["task_handed_back"]["id"]).delegate_id = None
     if "task_released" in delta:  # 退回签收: shared by the post again
         task = _task(state, event, delta["task_released"]["id"])
         task.assignee_id, task.claimed_at = None, None

@@ -49,6 +49,7 @@ class TaskItem(BaseModel):
     acting_for_id: int | None
     shared: bool  # a post's shared task nobody has claimed yet (签收 first)
     claimed_at: datetime | None = None  # when a holder of the post claimed it (退回签收 gives it back)
+    delegate_id: int | None = None  # 委派: the colleague it is lent to
     state: str
     created_at: datetime
     due_at: datetime | None

@@ -273,6 +273,8 @@ class CaseRecord:
             "outcome": t.outcome,
             "opinion": t.opinion,
             "card": self.task_cards.get(t.id or 0, Card.NONE.value),
+            "delegate_id": None,
+            "delegated_at": None,
             "working_days": None,  # as the events of history carry none (statistics compute it from the times)
         }
 

@@ -66,11 +66,14 @@ class Task(Base):
     opinion: Mapped[str | None] = mapped_column(Text)
     working_days: Mapped[int | None]  # when closed by a person: working days after the day it opened
     card: Mapped[str] = mapped_column(String(8), default="none", server_default="none")  # none | red (overdue step)
+    delegate_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))  # 委派: a colleague works on it now
+    delegated_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_task_case_state", "case_id", "state"),
         Index("ix_task_open_assignee", "assignee_id", postgresql_where=OPEN, sqlite_where=OPEN),
         Index("ix_task_open_post", "unit_id", "post_id", postgresql_where=OPEN, sqlite_where=OPEN),
+        Index("ix_task_open_delegate", "delegate_id", postgresql_where=OPEN, sqlite_where=OPEN),
         Index("ix_task_done_by", "completed_by_id", "completed_at"),
         Index("ix_task_scope", "scope_id"),
     )

@@ -1,5 +1,6 @@
 """Case operations, one module per group; each is one transaction owned by the caller."""
 
+from xietong.cases.service.delegation import delegate_task, hand_back_task
 from xietong.cases.service.handover import add_signers, remove_signer, transfer_task
 from xietong.cases.service.lifecycle import accept_case, archive_case, conclude_case, reject_case, withdraw_case
 from xietong.cases.service.pauses import request_supplement, resubmit_case, resume_case, suspend_case
@@ -16,8 +17,10 @@ __all__ = [
     "claim_task",
     "complete_task",
     "conclude_case",
+    "delegate_task",
     "end_special_procedure",
     "extend_case",
+    "hand_back_task",
     "reject_case",
     "release_task",
     "remove_signer",

@@ -18,7 +18,7 @@ from xietong.cases.enums import CaseStatus
 from xietong.cases.events import Actor
 from xietong.cases.service.common import Operation, require, require_status
 from xietong.cases.service.returns import end_task
-from xietong.cases.service.tasks import MAX_OPINION, lock_task, task_facts, task_row_of
+from xietong.cases.service.tasks import MAX_OPINION, lock_task, refuse_if_delegated, task_facts, task_row_of
 from xietong.db.base import utcnow
 from xietong.directory.models import Membership, Person
 from xietong.engine import signers
@@ -67,6 +67,7 @@ def transfer_task(
     now = now or utcnow()
     row = lock_task(session, task_id)
     require(principal, "transfer", row, task_facts(row))
+    refuse_if_delegated(row)
     require_status("complete_task", row)
     if to_person_id == principal.id:
         raise InvalidInput(code="transfer_to_self", detail="不能转办给本人")

@@ -21,7 +21,14 @@ from xietong.cases.events import Actor
 from xietong.cases.models import SupplementRequest
 from xietong.cases.service.clock import pause_values
 from xietong.cases.service.common import Operation, require, require_status
-from xietong.cases.service.tasks import MAX_OPINION, lock_task, step_working_days, task_facts, task_row_of
+from xietong.cases.service.tasks import (
+    MAX_OPINION,
+    lock_task,
+    refuse_if_delegated,
+    step_working_days,
+    task_facts,
+    task_row_of,
+)
 from xietong.db import fastpath
 from xietong.db.base import utcnow
 from xietong.engine import returns as engine_returns
@@ -69,6 +76,7 @@ def return_targets(session: Session, *, principal: Principal, task_id: int) -> d
     """What the return dialog offers: each earlier step the case passed, and the open tasks a return cancels."""
     row = lock_task(session, task_id)
     require(principal, "return", row, task_facts(row))
+    refuse_if_delegated(row)
     op = Operation(session, row, Actor(principal.kind, principal.id), utcnow(), "Asia/Shanghai")
     run = op.new_run()
     task = task_row_of(row)

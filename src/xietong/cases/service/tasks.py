@@ -52,6 +52,7 @@ _LOCK_TASK = (
         TASK.c.seq.label("task_seq"),
         TASK.c.name.label("task_name"),
         TASK.c.created_at.label("task_created_at"),
+        TASK.c.delegate_id.label("task_delegate_id"),
         SCOPE.c.kind.label("scope_kind"),
         SCOPE.c.node_id.label("scope_node_id"),
         SCOPE.c.generation.label("scope_generation"),
@@ -76,6 +77,12 @@ def _lock_task(session: Session, task_id: int) -> Mapping[str, Any]:
     return row
 
 
+def refuse_if_delegated(row: Mapping[str, Any]) -> None:
+    """While 委派 lends the task to a colleague, its holder neither decides nor passes it on."""
+    if row["task_delegate_id"] is not None:
+        raise Conflict(code="task_delegated", detail="该待办已委派给同事办理，请待其交回（或收回委派）后再办理")
+
+
 def _task_facts(row: Mapping[str, Any]) -> TaskFacts:
     return TaskFacts(unit_id=row["task_unit_id"], post_id=row["task_post_id"], assignee_id=row["task_assignee_id"])
 
@@ -96,6 +103,7 @@ def complete_task(
     now = now or utcnow()
     row = _lock_task(session, task_id)
     require(principal, "complete", row, _task_facts(row))
+    refuse_if_delegated(row)
     target = require_status("complete_task", row)
     actor = Actor(principal.kind, principal.id, row["task_acting_for_id"])
     op = Operation(session, row, actor, now, tz)
@@ -206,6 +214,7 @@ def release_task(
     row = _lock_task(session, task_id)
     if row["task_assignee_id"] != principal.id:
         raise Forbidden(code="not_your_task", detail="只有签收人可以退回签收")
+    refuse_if_delegated(row)
     if CaseStatus(row["status"]) not in (CaseStatus.ACCEPTED, CaseStatus.IN_PROGRESS):
         raise Conflict(code="wrong_case_status", detail="办件当前状态不能退回签收")
     released = fastpath.execute(session.connection(), _RELEASE, {"b_task_id": task_id, "b_person_id": principal.id})

@@ -237,6 +237,31 @@ def release(task_id: int, request: Request, principal: CurrentPrincipal) -> Resp
     return Response(status_code=204)
 
 
+class DelegateIn(BaseModel):
+    to_person_id: int
+    note: str = Field("", max_length=2000)
+
+
+class HandBackIn(BaseModel):
+    opinion: str = Field("", max_length=2000)
+
+
+@router.post("/tasks/{task_id}/delegate", status_code=204, tags=["待办"], summary="委派：交本单位同事办理后交回")
+def delegate(task_id: int, body: DelegateIn, request: Request, principal: CurrentPrincipal) -> Response:
+    with writing(request) as session:
+        cases.delegate_task(session, principal=principal, task_id=task_id, to_person_id=body.to_person_id,
+                            note=body.note, tz=settings_of(request).timezone)
+    return Response(status_code=204)
+
+
+@router.post("/tasks/{task_id}/hand-back", status_code=204, tags=["待办"], summary="交回或收回委派")
+def hand_back(task_id: int, body: HandBackIn, request: Request, principal: CurrentPrincipal) -> Response:
+    with writing(request) as session:
+        cases.hand_back_task(session, principal=principal, task_id=task_id, opinion=body.opinion,
+                             tz=settings_of(request).timezone)
+    return Response(status_code=204)
+
+
 # -- handling operations (issue 4) ----------------------------------------------------------------------
 
 
