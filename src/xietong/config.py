@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     pool_size: int = 5
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     run_worker_in_process: bool = Field(default=False, description="serve --demo runs one worker thread")
+    audit_retention_days: int = Field(default=183, ge=183, description="audit records are kept at least 6 months")
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

@@ -28,7 +28,7 @@ from xietong.web.problems import (
     unexpected_error_handler,
     validation_error_handler,
 )
-from xietong.worker.loop import start_in_thread
+from xietong.worker.loop import checkpoint_duty, start_in_thread
 
 API_DESCRIPTION = (
     "机关内部协同办事平台 API。错误以 application/problem+json 返回；列表统一使用游标分页（见 docs/api.md）。"
@@ -49,7 +49,8 @@ def create_app(settings: Settings) -> FastAPI:
             raise OutdatedSchema(f"数据库结构版本为 {current}，程序需要 {head}：请先运行 `xietong db upgrade`")
         with unit_of_work(engine) as session:
             app.state.secret_key = instance_secret(session, settings.secret_key)
-        worker = start_in_thread(engine) if settings.run_worker_in_process else None
+        extra = (checkpoint_duty(app.state.secret_key),)
+        worker = start_in_thread(engine, extra=extra) if settings.run_worker_in_process else None
         yield
         if worker is not None:
             thread, stop = worker

@@ -19,6 +19,7 @@ from xietong.errors import Forbidden, Unauthenticated
 from xietong.security.audit import record
 from xietong.security.auth import find_session, token_person, touch_session
 from xietong.security.principal import Principal, load_principal
+from xietong.system.secret import instance_secret
 
 SESSION_COOKIE = "xietong_session"
 CSRF_HEADER = "x-csrf-token"
@@ -27,6 +28,15 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def settings_of(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def secret_of(request: Request) -> str:
+    """The instance secret (read at start-up; read once here when the app was started without its lifespan)."""
+    secret = getattr(request.app.state, "secret_key", None)
+    if secret is None:
+        with unit_of_work(request.app.state.engine) as session:
+            secret = request.app.state.secret_key = instance_secret(session, settings_of(request).secret_key)
+    return secret  # type: ignore[no-any-return]
 
 
 @contextmanager
