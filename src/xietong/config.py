@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     pool_size: int = 5
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     run_worker_in_process: bool = Field(default=False, description="serve --demo runs one worker thread")
+    trust_forwarded_proto: bool = Field(
+        default=False, description="behind a TLS proxy: believe its X-Forwarded-Proto (HSTS, Secure cookies)"
+    )
+    hsts_max_age: int = Field(default=31_536_000, ge=0, description="Strict-Transport-Security max-age over TLS")
     audit_retention_days: int = Field(default=183, ge=183, description="audit records are kept at least 6 months")
 
     @model_validator(mode="after")

@@ -13,6 +13,7 @@ from xietong.cli import app
 from xietong.config import Settings
 from xietong.db.engine import create_db_engine
 from xietong.db.session import unit_of_work
+from xietong.logs import configure_logging
 from xietong.system.secret import instance_secret
 from xietong.worker.loop import checkpoint_duty, run_forever, run_once
 
@@ -41,6 +42,7 @@ def worker(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    configure_logging(settings.log_level)
     console.print("[bold]xietong worker[/bold] 运行中（Ctrl+C 退出）")
     run_forever(engine, stop, idle_seconds=idle_seconds, extra=extra)
     engine.dispose()
