@@ -25,7 +25,9 @@ class Settings(BaseSettings):
     port: int = 8000
     demo: bool = False
     timezone: str = "Asia/Shanghai"
-    session_idle_minutes: int = 30
+    session_idle_minutes: int = Field(default=30, ge=1, description="a session ends after this long without a request")
+    password_min_length: int = Field(default=10, ge=8, le=128)
+    password_min_classes: int = Field(default=3, ge=2, le=4, description="of upper, lower, digits, symbols")
     urge_interval_minutes: int = Field(default=60, ge=0, description="one person urges one case at most this often")
     max_upload_mb: int = 50
     sqlite_busy_timeout_ms: int = 10_000
