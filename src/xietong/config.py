@@ -25,13 +25,20 @@ class Settings(BaseSettings):
     port: int = 8000
     demo: bool = False
     timezone: str = "Asia/Shanghai"
-    session_idle_minutes: int = 30
+    session_idle_minutes: int = Field(default=30, ge=1, description="a session ends after this long without a request")
+    password_min_length: int = Field(default=10, ge=8, le=128)
+    password_min_classes: int = Field(default=3, ge=2, le=4, description="of upper, lower, digits, symbols")
     urge_interval_minutes: int = Field(default=60, ge=0, description="one person urges one case at most this often")
     max_upload_mb: int = 50
     sqlite_busy_timeout_ms: int = 10_000
     pool_size: int = 5
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     run_worker_in_process: bool = Field(default=False, description="serve --demo runs one worker thread")
+    trust_forwarded_proto: bool = Field(
+        default=False, description="behind a TLS proxy: believe its X-Forwarded-Proto (HSTS, Secure cookies)"
+    )
+    hsts_max_age: int = Field(default=31_536_000, ge=0, description="Strict-Transport-Security max-age over TLS")
+    audit_retention_days: int = Field(default=183, ge=183, description="audit records are kept at least 6 months")
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

@@ -96,6 +96,7 @@ def event_row(
         "prev_hash": prev,
         "hash": digest,
         "position": None,
+        "chain_hash": None,  # the sequencer links it into the global chain with its position
     }
     return row, seq, digest
 

@@ -192,6 +192,8 @@ class Event(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     position: Mapped[int | None]
+    # The global chain, in change-log order: SM3(previous chain_hash ‖ position ‖ hash), set by the sequencer.
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         UniqueConstraint("case_id", "seq"),

@@ -10,6 +10,7 @@ from xietong.cli import app
 from xietong.cli.demo import build, print_logins
 from xietong.config import Settings
 from xietong.db.engine import create_db_engine
+from xietong.logs import configure_logging
 from xietong.web.app import create_app
 
 console = Console()
@@ -44,4 +45,9 @@ def serve(
             f"{counts.get('local_matters', 0)} 项事项，{counts.get('cases', 0):,} 件办件"
         )
         print_logins(console, summary)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+    configure_logging(settings.log_level)
+    # Our middleware writes the access line (with the request id and route); uvicorn's would be a second one.
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+        log_config=None, access_log=False,
+    )

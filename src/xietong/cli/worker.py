@@ -12,7 +12,10 @@ from rich.console import Console
 from xietong.cli import app
 from xietong.config import Settings
 from xietong.db.engine import create_db_engine
-from xietong.worker.loop import run_forever, run_once
+from xietong.db.session import unit_of_work
+from xietong.logs import configure_logging
+from xietong.system.secret import instance_secret
+from xietong.worker.loop import checkpoint_duty, run_forever, run_once
 
 console = Console()
 
@@ -23,9 +26,12 @@ def worker(
     idle_seconds: float = typer.Option(1.0, help="无事可做时的等待秒数"),
 ) -> None:
     """Run the worker (any number may run against one database)."""
-    engine = create_db_engine(Settings())
+    settings = Settings()
+    engine = create_db_engine(settings)
+    with unit_of_work(engine) as session:
+        extra = (checkpoint_duty(instance_secret(session, settings.secret_key)),)
     if once:
-        done = run_once(engine)
+        done = run_once(engine, extra)
         console.print("  ".join(f"{name}={count}" for name, count in done.items()))
         engine.dispose()
         return
@@ -36,6 +42,7 @@ def worker(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    configure_logging(settings.log_level)
     console.print("[bold]xietong worker[/bold] 运行中（Ctrl+C 退出）")
-    run_forever(engine, stop, idle_seconds=idle_seconds)
+    run_forever(engine, stop, idle_seconds=idle_seconds, extra=extra)
     engine.dispose()

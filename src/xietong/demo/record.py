@@ -365,6 +365,7 @@ class CaseRecord:
             "prev_hash": prev,
             "hash": digest,
             "position": None,
+            "chain_hash": None,  # the sequencer links it into the global chain with its position
         }
         self.rows.append(("event", event))
         self.row.update(event_seq=seq, last_event_hash=digest)

@@ -1,5 +1,11 @@
 """Account administration: the roles there are, granting and revoking them with a scope, unlocking, listing.
 
+三员分立 (separated administration): the system, security and audit administrators are three different
+people — no one holds two of these roles; role grants are the security administrator's (or the
+operator's, at the command line); and no one grants or revokes their own roles, so none can give
+itself another's rights. Reading the audit trail is the audit administrator's alone
+(``security/audit.py``).
+
 Passwords themselves are set through ``xietong.security.passwords.set_password``.
 """
 
@@ -14,8 +20,10 @@ from sqlalchemy import ColumnElement, CursorResult, and_, delete, select
 from sqlalchemy.orm import Session
 
 from xietong.directory.models import Membership, Person, Region, Unit
-from xietong.errors import FieldProblem, InvalidInput, NotFound
+from xietong.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from xietong.security.models import Credential, RoleGrant
+from xietong.security.permissions import may_administer
+from xietong.security.principal import Principal
 
 #: Roles (角色) and their Chinese names; a role is granted with a scope, unlike a post (岗位).
 ROLES: dict[str, str] = {
@@ -29,6 +37,8 @@ ROLES: dict[str, str] = {
     "audit_admin": "审计管理员",
 }
 SCOPE_KINDS: dict[str, str] = {"unit_subtree": "单位及下级", "region": "行政区划", "all": "全部"}
+#: The three administrators of 三员分立: one person holds at most one of them.
+ADMIN_TRIAD = frozenset({"system_admin", "security_admin", "audit_admin"})
 
 
 @dataclass(frozen=True)
@@ -65,11 +75,24 @@ class Account:
     failed_count: int
 
 
-def grant_role(session: Session, *, person_id: int, role: str, scope: ScopeRef) -> RoleGrant:
-    """Give a person a role with a scope; granting the same role and scope again changes nothing."""
+def grant_role(
+    session: Session, *, person_id: int, role: str, scope: ScopeRef, granted_by: Principal | None = None
+) -> RoleGrant:
+    """Give a person a role with a scope; granting the same role and scope again changes nothing.
+
+    ``granted_by`` is the person granting (None: the operator at the command line)."""
     _require_person(session, person_id)
     _check_role(role)
     _check_scope(session, scope)
+    _check_grantor(session, granted_by, person_id, scope)
+    if role in ADMIN_TRIAD:
+        held = set(session.scalars(select(RoleGrant.role).where(RoleGrant.person_id == person_id))) & ADMIN_TRIAD
+        other = held - {role}
+        if other:
+            raise Conflict(
+                code="separation_of_duties",
+                detail=f"三员分立：该人员已是{ROLES[sorted(other)[0]]}，不能再担任{ROLES[role]}",
+            )
     existing = session.scalar(select(RoleGrant).where(RoleGrant.person_id == person_id, _same(role, scope)))
     if existing is not None:
         return existing
@@ -85,10 +108,13 @@ def grant_role(session: Session, *, person_id: int, role: str, scope: ScopeRef) 
     return grant
 
 
-def revoke_role(session: Session, *, person_id: int, role: str, scope: ScopeRef | None = None) -> int:
+def revoke_role(
+    session: Session, *, person_id: int, role: str, scope: ScopeRef | None = None, revoked_by: Principal | None = None
+) -> int:
     """Take a role back (only the grant of this scope, when one is given); returns how many grants went."""
     _require_person(session, person_id)
     _check_role(role)
+    _check_grantor(session, revoked_by, person_id, scope or ScopeRef("all"))
     condition = _same(role, scope) if scope is not None else RoleGrant.role == role
     result = session.execute(delete(RoleGrant).where(RoleGrant.person_id == person_id, condition))
     removed = int(cast("CursorResult[Any]", result).rowcount)
@@ -176,6 +202,20 @@ def _same(role: str, scope: ScopeRef) -> ColumnElement[bool]:
         if scope.region_id is None
         else RoleGrant.scope_region_id == scope.region_id,
     )
+
+
+def _check_grantor(session: Session, grantor: Principal | None, person_id: int, scope: ScopeRef) -> None:
+    """A person changing grants is a security administrator whose scope covers the grant's, and not its holder."""
+    if grantor is None or grantor.kind == "system":
+        return
+    if grantor.id == person_id:
+        raise Forbidden(code="self_grant", detail="三员分立：不能给自己授予或撤销角色")
+    region_id, unit_path = scope.region_id, None
+    if scope.unit_id is not None:
+        unit = session.get(Unit, scope.unit_id)
+        region_id, unit_path = (unit.region_id, unit.path) if unit is not None else (None, None)
+    if not may_administer(grantor, "accounts", region_id=region_id, unit_path=unit_path):
+        raise Forbidden(code="not_security_admin", detail="只有授权范围覆盖该范围的安全管理员可以授予或撤销角色")
 
 
 def _require_person(session: Session, person_id: int) -> Person:

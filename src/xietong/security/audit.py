@@ -2,7 +2,8 @@
 
 A record that is written in the same transaction as the change it describes can neither be lost when
 the change commits nor survive when it rolls back. Failed log-ins are recorded too (their transaction
-commits the failure count). Reading the trail is the audit administrator's alone (三员分立).
+commits the failure count). Each record is a link of the SM3 ``audit`` chain (``security/audit_chain.py``).
+Reading the trail, and verifying it, is the audit administrator's alone (三员分立).
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xietong.cases.events import jsonable
 from xietong.db.base import utcnow
 from xietong.errors import Forbidden
 from xietong.pagination import Page, check_limit, decode_cursor, encode_cursor
+from xietong.security.audit_chain import append_record
 from xietong.security.models import AuditRecord
 from xietong.security.principal import Principal
 
-AUDIT = AuditRecord.__table__
 AUDITORS = frozenset({"audit_admin"})
 
 
@@ -37,18 +38,25 @@ def record(
     at: datetime | None = None,
 ) -> None:
     """Append one audit record (``principal`` None: an anonymous attempt, e.g. a failed log-in)."""
-    session.execute(
-        insert(AUDIT).values(
-            at=at or utcnow(),
-            actor_kind=principal.kind if principal else "anonymous",
-            actor_id=principal.id if principal else None,
-            action=action,
-            target_kind=target_kind,
-            target_id=None if target_id is None else str(target_id),
-            detail=jsonable(detail or {}),
-            client_ip=client_ip,
-        )
+    append_record(
+        session,
+        {
+            "at": at or utcnow(),
+            "actor_kind": principal.kind if principal else "anonymous",
+            "actor_id": principal.id if principal else None,
+            "action": action,
+            "target_kind": target_kind,
+            "target_id": None if target_id is None else str(target_id),
+            "detail": jsonable(detail or {}),
+            "client_ip": client_ip,
+        },
     )
+
+
+def require_auditor(principal: Principal) -> None:
+    """The audit trail is read (and verified) by the audit administrator alone."""
+    if principal.kind != "system" and not principal.has_role(*AUDITORS):
+        raise Forbidden(code="not_auditor", detail="只有审计管理员可以查看审计日志")
 
 
 class AuditOut(BaseModel):
@@ -69,8 +77,7 @@ def audit_trail(
     session: Session, *, principal: Principal, action: str = "", limit: int = 100, cursor: str | None = None
 ) -> Page[AuditOut]:
     """The trail in order (optionally of one action or action prefix), for the audit administrator only."""
-    if principal.kind != "system" and not principal.has_role(*AUDITORS):
-        raise Forbidden(code="not_auditor", detail="只有审计管理员可以查看审计日志")
+    require_auditor(principal)
     query = select(AuditRecord)
     if action:
         query = query.where(AuditRecord.action.startswith(action, autoescape=True))

@@ -1,4 +1,5 @@
-"""Authentication: password log-in with lock-out, database-backed browser sessions, personal API tokens.
+"""Authentication: password log-in with lock-out and a second factor, database-backed browser sessions,
+personal API tokens.
 
 Nothing secret is stored in the clear: a session cookie and an API token are random values of which
 only the SHA-256 is kept, so a copy of the database does not let anyone act as a user. Sessions live
@@ -20,6 +21,7 @@ from xietong.directory.models import Person
 from xietong.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from xietong.security.models import ApiToken, Credential, WebSession
 from xietong.security.passwords import hash_password, set_password, verify_password
+from xietong.security.totp import check_second_factor, has_second_factor
 
 LOCK_AFTER_FAILURES = 5
 LOCK_MINUTES = 30
@@ -47,6 +49,7 @@ class LoginOutcome:
     must_change: bool = False
     expires_at: datetime | None = None
     error: DomainError | None = None
+    second_factor_at: datetime | None = None  # the log-in gave a valid second factor
 
     def raise_for_failure(self) -> None:
         if self.error is not None:
@@ -54,9 +57,12 @@ class LoginOutcome:
 
 
 def attempt_login(
-    session: Session, *, username: str, password: str, now: datetime, idle_minutes: int
+    session: Session, *, username: str, password: str, now: datetime, idle_minutes: int,
+    second_factor: str | None = None,
 ) -> LoginOutcome:
-    """Check a user name and password; on success open a session, on failure count it (5 → locked 30 min)."""
+    """Check a user name and password (and the second factor of a person who has one); on success open a
+    session, on failure count it (5 → locked 30 min). A right password without a needed code is no failure:
+    the answer ``totp_required`` asks for the code."""
     bad = Unauthenticated(code="bad_credentials", detail="用户名或密码错误")
     row = session.execute(
         select(Person.id, Person.active, Credential)
@@ -75,12 +81,19 @@ def attempt_login(
         locked = Forbidden(code="account_locked", detail=f"连续登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试")
         return LoginOutcome(person_id, error=locked)
     if not verify_password(credential.password_hash, password):
-        credential.failed_count += 1
-        if credential.failed_count >= LOCK_AFTER_FAILURES:
-            credential.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-            credential.failed_count = 0
+        _count_failure(credential, now)
         session.flush()
         return LoginOutcome(person_id, error=bad)
+    verified_at = None
+    if has_second_factor(session, person_id):
+        if not second_factor:
+            needed = Unauthenticated(code="totp_required", detail="请输入动态验证码（或一个恢复码）")
+            return LoginOutcome(person_id, error=needed)
+        if not check_second_factor(session, person_id=person_id, code=second_factor, now=now):
+            _count_failure(credential, now)
+            session.flush()
+            return LoginOutcome(person_id, error=Unauthenticated(code="bad_totp", detail="动态验证码不正确或已使用"))
+        verified_at = now
     credential.failed_count = 0
     credential.locked_until = None
     cookie, csrf_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -89,10 +102,20 @@ def attempt_login(
         WebSession(
             id=digest(cookie), person_id=person_id, csrf_token=csrf_token,
             created_at=now, last_seen_at=now, expires_at=expires_at,
+            second_factor_at=verified_at, must_change=credential.must_change,
         )
     )
     session.flush()
-    return LoginOutcome(person_id, cookie, csrf_token, credential.must_change, expires_at)
+    return LoginOutcome(
+        person_id, cookie, csrf_token, credential.must_change, expires_at, second_factor_at=verified_at
+    )
+
+
+def _count_failure(credential: Credential, now: datetime) -> None:
+    credential.failed_count += 1
+    if credential.failed_count >= LOCK_AFTER_FAILURES:
+        credential.locked_until = now + timedelta(minutes=LOCK_MINUTES)
+        credential.failed_count = 0
 
 
 @dataclass(frozen=True)
@@ -101,6 +124,8 @@ class SessionInfo:
     person_id: int
     csrf_token: str
     needs_touch: bool
+    must_change: bool = False
+    second_factor_at: datetime | None = None
 
 
 def find_session(session: Session, *, cookie: str, now: datetime) -> SessionInfo:
@@ -108,7 +133,15 @@ def find_session(session: Session, *, cookie: str, now: datetime) -> SessionInfo
     row = session.get(WebSession, digest(cookie))
     if row is None or row.expires_at <= now or row.created_at + timedelta(hours=SESSION_MAX_HOURS) <= now:
         raise Unauthenticated(code="session_expired", detail="登录已过期，请重新登录")
-    return SessionInfo(row.id, row.person_id, row.csrf_token, now - row.last_seen_at >= TOUCH_EVERY)
+    return SessionInfo(
+        row.id, row.person_id, row.csrf_token, now - row.last_seen_at >= TOUCH_EVERY, row.must_change,
+        row.second_factor_at,
+    )
+
+
+def mark_second_factor(session: Session, *, cookie: str, now: datetime) -> None:
+    """The session's person just proved a second factor (enrolment confirmed in this session)."""
+    session.execute(update(WebSession).where(WebSession.id == digest(cookie)).values(second_factor_at=now))
 
 
 def touch_session(session: Session, *, session_id: str, now: datetime, idle_minutes: int) -> None:
@@ -141,6 +174,7 @@ def change_password(
     others = delete(WebSession).where(WebSession.person_id == person_id)
     if keep_cookie:
         others = others.where(WebSession.id != digest(keep_cookie))
+        session.execute(update(WebSession).where(WebSession.id == digest(keep_cookie)).values(must_change=False))
     session.execute(others)
 
 

@@ -1,11 +1,11 @@
-"""Tables of security: credentials, role grants with scopes, web sessions and API tokens."""
+"""Tables of security: credentials, second factors, role grants, web sessions, API tokens, the audit chains."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xietong.db.base import Base, BigId, utcnow
@@ -49,6 +49,10 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+    # Set when the log-in of this session gave a valid second factor (TOTP or a recovery code).
+    second_factor_at: Mapped[datetime | None]
+    # The password was an initial one at log-in: until it is changed the session may only change it.
+    must_change: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class ApiToken(Base):
@@ -70,8 +74,9 @@ class ApiToken(Base):
 class AuditRecord(Base):
     """An administrative action or a security event (log-in, grant, directory or matter change) and who did it.
 
-    Case operations are recorded in the case's own event chain; this is the log of everything else. The
-    tamper-evident SM3 chain over these rows comes with the security issue (it will add the hash columns).
+    Case operations are recorded in the case's own event chain; this is the log of everything else. Each
+    record is chained: ``hash`` = SM3(``prev_hash`` ‖ canonical JSON of the record with its ``seq``), written
+    at insert under the lock of the chain's head row (``security/audit_chain.py``).
     """
 
     __tablename__ = "audit_record"
@@ -85,3 +90,60 @@ class AuditRecord(Base):
     target_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     client_ip: Mapped[str | None] = mapped_column(String(45))
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditChain(Base):
+    """The head of a tamper-evident chain: ``audit`` (administrative actions) or ``event`` (all case events).
+
+    ``seq``/``hash`` is the last chained record; ``base_seq``/``base_hash`` where the retained chain starts
+    (records before it were pruned after the retention period; the hash anchors the first kept record).
+    """
+
+    __tablename__ = "audit_chain"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+    base_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    base_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """A signed checkpoint of a chain: HMAC-SHA256 under a key derived from the instance secret."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    chain: Mapped[str] = mapped_column(String(20))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    mac: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_audit_checkpoint_chain_seq", "chain", "seq"),)
+
+
+class SecondFactor(Base):
+    """A person's TOTP secret (RFC 6238); usable once ``confirmed_at`` is set by a first valid code."""
+
+    __tablename__ = "second_factor"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    last_step: Mapped[int | None] = mapped_column(BigInteger)  # a code's time step is accepted once only
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code of a second factor; only its SHA-256 is kept."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]

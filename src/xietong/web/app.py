@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -19,16 +20,19 @@ from xietong.db import migrate
 from xietong.db.engine import create_db_engine
 from xietong.db.session import read_only, unit_of_work
 from xietong.directory.models import Person, Unit
-from xietong.errors import DomainError
+from xietong.errors import DomainError, Unavailable
+from xietong.system.health import production_refusals, readiness
 from xietong.system.secret import instance_secret
 from xietong.web.api import api_router
+from xietong.web.metrics import Metrics
+from xietong.web.middleware import RequestMiddleware
 from xietong.web.problems import (
     domain_error_handler,
     http_error_handler,
     unexpected_error_handler,
     validation_error_handler,
 )
-from xietong.worker.loop import start_in_thread
+from xietong.worker.loop import checkpoint_duty, start_in_thread
 
 API_DESCRIPTION = (
     "机关内部协同办事平台 API。错误以 application/problem+json 返回；列表统一使用游标分页（见 docs/api.md）。"
@@ -37,6 +41,10 @@ API_DESCRIPTION = (
 
 class OutdatedSchema(RuntimeError):
     """The database schema is behind the code: run ``xietong db upgrade``."""
+
+
+class UnsafeProduction(RuntimeError):
+    """Outside demo mode the app will not start with demo accounts, demo data or a placeholder secret."""
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -48,8 +56,12 @@ def create_app(settings: Settings) -> FastAPI:
         if current != head:
             raise OutdatedSchema(f"数据库结构版本为 {current}，程序需要 {head}：请先运行 `xietong db upgrade`")
         with unit_of_work(engine) as session:
+            refusals = production_refusals(settings, session)
+            if refusals:
+                raise UnsafeProduction("生产模式拒绝启动：" + "；".join(refusals))
             app.state.secret_key = instance_secret(session, settings.secret_key)
-        worker = start_in_thread(engine) if settings.run_worker_in_process else None
+        extra = (checkpoint_duty(app.state.secret_key),)
+        worker = start_in_thread(engine, extra=extra) if settings.run_worker_in_process else None
         yield
         if worker is not None:
             thread, stop = worker
@@ -64,6 +76,9 @@ def create_app(settings: Settings) -> FastAPI:
         description=API_DESCRIPTION,
     )
     app.state.settings, app.state.engine = settings, engine
+    app.state.metrics = metrics = Metrics(engine)
+    schema_head = migrate.head_revision(engine)
+    app.add_middleware(RequestMiddleware, settings=settings, metrics=metrics)
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
@@ -73,6 +88,17 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/healthz")
     def healthz() -> JSONResponse:
         return JSONResponse({"status": "ok"})
+
+    @app.get("/readyz", summary="就绪检查：数据库可连接且结构为最新，否则 503")
+    def readyz() -> JSONResponse:
+        failed = [check for check in readiness(engine, schema_head) if not check.ok]
+        if failed:
+            raise Unavailable(code="not_ready", detail="；".join(f"{c.name}：{c.detail}" for c in failed))
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/", response_class=HTMLResponse)
     def landing(request: Request) -> HTMLResponse:

@@ -19,6 +19,8 @@ from xietong.errors import Forbidden, Unauthenticated
 from xietong.security.audit import record
 from xietong.security.auth import find_session, token_person, touch_session
 from xietong.security.principal import Principal, load_principal
+from xietong.security.totp import session_restriction
+from xietong.system.secret import instance_secret
 
 SESSION_COOKIE = "xietong_session"
 CSRF_HEADER = "x-csrf-token"
@@ -27,6 +29,15 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def settings_of(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def secret_of(request: Request) -> str:
+    """The instance secret (read at start-up; read once here when the app was started without its lifespan)."""
+    secret = getattr(request.app.state, "secret_key", None)
+    if secret is None:
+        with unit_of_work(request.app.state.engine) as session:
+            secret = request.app.state.secret_key = instance_secret(session, settings_of(request).secret_key)
+    return secret  # type: ignore[no-any-return]
 
 
 @contextmanager
@@ -43,7 +54,23 @@ def reading(request: Request) -> Iterator[Session]:
 
 
 def current_principal(request: Request) -> Principal:
-    """The person behind a request. A cookie session must also send its CSRF token on unsafe methods."""
+    """The person behind a request. A cookie session must also send its CSRF token on unsafe methods, and
+    may do nothing else while it must change its initial password or (an administrator's) lacks a second
+    factor (outside demo mode)."""
+    principal = _authenticate(request)
+    restriction = getattr(request.state, "restriction", None)
+    if restriction is not None:
+        raise restriction
+    return principal
+
+
+def pending_principal(request: Request) -> Principal:
+    """As ``current_principal``, but also for a session that must first change its password or enrol a
+    second factor: for the routes that let it do that (who am I, log out, password, TOTP)."""
+    return _authenticate(request)
+
+
+def _authenticate(request: Request) -> Principal:
     engine, settings, now = request.app.state.engine, settings_of(request), utcnow()
     authorization = request.headers.get("authorization")
     if authorization:
@@ -68,11 +95,16 @@ def current_principal(request: Request) -> Principal:
     if info.needs_touch:
         with unit_of_work(engine) as session:
             touch_session(session, session_id=info.id, now=now, idle_minutes=settings.session_idle_minutes)
+    if not settings.demo:
+        request.state.restriction = session_restriction(
+            principal, must_change=info.must_change, second_factor_at=info.second_factor_at
+        )
     request.state.principal = principal
     return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+PendingPrincipal = Annotated[Principal, Depends(pending_principal)]
 
 
 def audit(session: Session, request: Request, principal: Principal | None, action: str, **details: Any) -> None:

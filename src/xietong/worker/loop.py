@@ -1,4 +1,5 @@
-"""The worker: background duties that follow commits — the change-log sequencer, outbox delivery, timers.
+"""The worker: background duties that follow commits — the change-log sequencer, outbox delivery, timers,
+and (given the instance secret) the hourly signed checkpoints of the audit chains.
 
 On SQLite each tick also checkpoints the WAL (PASSIVE), so requests need not (``xietong.db.engine``).
 
@@ -19,9 +20,11 @@ from sqlalchemy.orm import Session
 from xietong.cases import cards as _cards  # noqa: F401  (registers the cases domain's timer handlers)
 from xietong.cases import jobs as _jobs  # noqa: F401  (registers the cases domain's outbox handlers)
 from xietong.cases.changelog import sequence_events
+from xietong.db.base import utcnow
 from xietong.db.engine import checkpoint
 from xietong.db.session import unit_of_work
 from xietong.oversight import jobs as _oversight_jobs  # noqa: F401  (registers oversight's outbox and timer handlers)
+from xietong.security.audit_chain import checkpoint_due
 from xietong.worker.outbox import deliver_outbox
 from xietong.worker.timers import fire_timers
 
@@ -33,23 +36,35 @@ DUTIES: tuple[tuple[str, Duty], ...] = (
     ("deliver_outbox", deliver_outbox),
     ("fire_timers", fire_timers),
 )
+QUIET = frozenset({"audit_checkpoint"})  # upkeep: signing a checkpoint never makes the tick count as busy
 
 
-def run_once(engine: Engine) -> dict[str, int]:
-    """Run every duty once, each in its own transaction; returns how much each did."""
+def checkpoint_duty(secret: str) -> tuple[str, Duty]:
+    """The duty signing the audit chains' checkpoints; it needs the instance secret, which only callers know."""
+
+    def duty(session: Session) -> int:
+        return checkpoint_due(session, secret=secret, now=utcnow())
+
+    return ("audit_checkpoint", duty)
+
+
+def run_once(engine: Engine, extra: tuple[tuple[str, Duty], ...] = ()) -> dict[str, int]:
+    """Run every duty once (and the ``extra`` ones a caller adds), each in its own transaction."""
     done = {}
-    for name, duty in DUTIES:
+    for name, duty in DUTIES + extra:
         with unit_of_work(engine) as session:
             done[name] = duty(session)
     checkpoint(engine)  # upkeep, not work: it never counts as the tick being busy
     return done
 
 
-def run_forever(engine: Engine, stop: threading.Event, *, idle_seconds: float = 1.0) -> None:
+def run_forever(
+    engine: Engine, stop: threading.Event, *, idle_seconds: float = 1.0, extra: tuple[tuple[str, Duty], ...] = ()
+) -> None:
     """Tick until ``stop`` is set; a failing tick is logged and retried, never fatal."""
     while not stop.is_set():
         try:
-            busy = any(run_once(engine).values())
+            busy = any(v for k, v in run_once(engine, extra).items() if k not in QUIET)
         except Exception:  # the worker outlives a database blip; the next tick retries
             logger.exception("worker tick failed")
             busy = False
@@ -57,11 +72,13 @@ def run_forever(engine: Engine, stop: threading.Event, *, idle_seconds: float = 
             stop.wait(idle_seconds)
 
 
-def start_in_thread(engine: Engine, *, idle_seconds: float = 1.0) -> tuple[threading.Thread, threading.Event]:
+def start_in_thread(
+    engine: Engine, *, idle_seconds: float = 1.0, extra: tuple[tuple[str, Duty], ...] = ()
+) -> tuple[threading.Thread, threading.Event]:
     stop = threading.Event()
     thread = threading.Thread(
-        target=run_forever, args=(engine, stop), kwargs={"idle_seconds": idle_seconds}, name="xietong-worker",
-        daemon=True,
+        target=run_forever, args=(engine, stop), kwargs={"idle_seconds": idle_seconds, "extra": extra},
+        name="xietong-worker", daemon=True,
     )
     thread.start()
     return thread, stop

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from xietong.web.api import (
+    accounts,
     attachments,
     audit,
     auth,
@@ -23,3 +24,4 @@ for module in (auth, directory, matters, cases, attachments, audit, oversight):
 api_router.include_router(calendar.router)
 api_router.include_router(notifications.router)
 api_router.include_router(staff.router)
+api_router.include_router(accounts.router)

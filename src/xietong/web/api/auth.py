@@ -1,4 +1,5 @@
-"""/api/v1/auth: log-in and log-out (session cookie), who am I, password change, personal API tokens."""
+"""/api/v1/auth: log-in and log-out (session cookie), who am I, password change, the second factor (TOTP),
+personal API tokens."""
 
 from __future__ import annotations
 
@@ -9,9 +10,18 @@ from pydantic import BaseModel, Field
 
 from xietong.db.base import utcnow
 from xietong.directory.service import person_out
-from xietong.security import auth
+from xietong.security import auth, totp
 from xietong.security.principal import Principal, load_principal
-from xietong.web.deps import CSRF_HEADER, SESSION_COOKIE, CurrentPrincipal, audit, reading, settings_of, writing
+from xietong.web.deps import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    CurrentPrincipal,
+    PendingPrincipal,
+    audit,
+    reading,
+    settings_of,
+    writing,
+)
 
 router = APIRouter(prefix="/auth", tags=["登录与令牌"])
 
@@ -19,6 +29,9 @@ router = APIRouter(prefix="/auth", tags=["登录与令牌"])
 class LoginIn(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=200)
+    totp_code: str | None = Field(
+        None, max_length=20, description="动态验证码（6 位）或恢复码；已绑定者必填，缺少时返回 totp_required"
+    )
 
 
 class GrantOut(BaseModel):
@@ -37,6 +50,21 @@ class MeOut(BaseModel):
     roles: list[GrantOut]
     csrf_token: str | None = Field(None, description=f"cookie 会话的 CSRF 令牌：非 GET 请求须放在 {CSRF_HEADER} 请求头")
     must_change_password: bool = False
+    second_factor: bool = Field(False, description="已绑定动态验证码（TOTP）")
+    second_factor_required: bool = Field(False, description="须先绑定动态验证码（管理员）才能继续")
+
+
+class TotpEnrolmentOut(BaseModel):
+    secret: str = Field(description="TOTP 密钥（Base32），可手工输入验证器应用")
+    otpauth_uri: str = Field(description="otpauth:// 地址，可生成二维码供验证器应用扫描")
+
+
+class TotpCodeIn(BaseModel):
+    code: str = Field(min_length=6, max_length=20)
+
+
+class RecoveryCodesOut(BaseModel):
+    recovery_codes: list[str] = Field(description="一次性恢复码，只显示这一次，请妥善保存")
 
 
 class PasswordIn(BaseModel):
@@ -62,16 +90,21 @@ class IssuedTokenOut(TokenOut):
     token: str = Field(description="令牌明文，只显示这一次")
 
 
-def _me(request: Request, person_id: int, csrf_token: str | None, must_change: bool) -> MeOut:
+def _me(
+    request: Request, person_id: int, csrf_token: str | None, must_change: bool, second_factor_at: datetime | None
+) -> MeOut:
     with reading(request) as session:
         principal = load_principal(session, person_id)
         person = person_out(session, person_id=person_id)
+        enrolled = totp.has_second_factor(session, person_id)
+    required = not settings_of(request).demo and totp.requires_second_factor(principal) and second_factor_at is None
     return MeOut(
         person_id=person_id, name=person.name, username=person.username, unit_ids=sorted(principal.unit_ids),
         posts=sorted(principal.posts),
         roles=[GrantOut(role=g.role, scope_kind=g.scope_kind, region_id=g.region_id, unit_path=g.unit_path)
                for g in principal.grants],
-        csrf_token=csrf_token, must_change_password=must_change,
+        csrf_token=csrf_token, must_change_password=must_change, second_factor=enrolled,
+        second_factor_required=required,
     )
 
 
@@ -81,7 +114,7 @@ def login(body: LoginIn, request: Request, response: Response) -> MeOut:
     with writing(request) as session:
         outcome = auth.attempt_login(
             session, username=body.username, password=body.password, now=utcnow(),
-            idle_minutes=settings.session_idle_minutes,
+            idle_minutes=settings.session_idle_minutes, second_factor=body.totp_code,
         )
         action = "auth.login" if outcome.error is None else f"auth.login_refused.{outcome.error.code}"
         who = Principal(kind="person", id=outcome.person_id) if outcome.person_id else None
@@ -94,11 +127,11 @@ def login(body: LoginIn, request: Request, response: Response) -> MeOut:
         path="/", max_age=auth.SESSION_MAX_HOURS * 3600,
     )
     must_change = outcome.must_change and not settings.demo
-    return _me(request, outcome.person_id, outcome.csrf_token, must_change)
+    return _me(request, outcome.person_id, outcome.csrf_token, must_change, outcome.second_factor_at)
 
 
 @router.post("/logout", status_code=204, summary="退出登录")
-def logout(request: Request, principal: CurrentPrincipal) -> Response:
+def logout(request: Request, principal: PendingPrincipal) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     with writing(request) as session:
         if cookie:
@@ -110,18 +143,20 @@ def logout(request: Request, principal: CurrentPrincipal) -> Response:
 
 
 @router.get("/me", summary="当前登录人")
-def me(request: Request, principal: CurrentPrincipal) -> MeOut:
+def me(request: Request, principal: PendingPrincipal) -> MeOut:
     assert principal.id is not None
     cookie = request.cookies.get(SESSION_COOKIE)
-    csrf = None
+    csrf, must_change, verified_at = None, False, utcnow()  # a token was issued by a whole session
     if cookie and "authorization" not in request.headers:
         with reading(request) as session:
-            csrf = auth.find_session(session, cookie=cookie, now=utcnow()).csrf_token
-    return _me(request, principal.id, csrf, False)
+            info = auth.find_session(session, cookie=cookie, now=utcnow())
+        csrf, verified_at = info.csrf_token, info.second_factor_at
+        must_change = info.must_change and not settings_of(request).demo
+    return _me(request, principal.id, csrf, must_change, verified_at)
 
 
 @router.post("/password", status_code=204, summary="修改本人密码")
-def change_password(body: PasswordIn, request: Request, principal: CurrentPrincipal) -> Response:
+def change_password(body: PasswordIn, request: Request, principal: PendingPrincipal) -> Response:
     assert principal.id is not None
     with writing(request) as session:
         auth.change_password(
@@ -129,6 +164,37 @@ def change_password(body: PasswordIn, request: Request, principal: CurrentPrinci
             keep_cookie=request.cookies.get(SESSION_COOKIE),
         )
         audit(session, request, principal, "auth.password_changed", target_kind="person", target_id=principal.id)
+    return Response(status_code=204)
+
+
+@router.post("/totp", status_code=201, summary="开始绑定动态验证码（TOTP）：返回密钥与 otpauth 地址")
+def begin_totp(request: Request, principal: PendingPrincipal) -> TotpEnrolmentOut:
+    assert principal.id is not None
+    with writing(request) as session:
+        username = person_out(session, person_id=principal.id).username
+        enrolment = totp.begin_enrolment(session, person_id=principal.id, username=username, now=utcnow())
+        audit(session, request, principal, "auth.totp_enrolment_started", target_kind="person", target_id=principal.id)
+    return TotpEnrolmentOut(secret=enrolment.secret, otpauth_uri=enrolment.uri)
+
+
+@router.post("/totp/confirm", summary="用第一个动态验证码确认绑定；返回一次性恢复码")
+def confirm_totp(body: TotpCodeIn, request: Request, principal: PendingPrincipal) -> RecoveryCodesOut:
+    assert principal.id is not None
+    now = utcnow()
+    with writing(request) as session:
+        codes = totp.confirm_enrolment(session, person_id=principal.id, code=body.code, now=now)
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie and "authorization" not in request.headers:
+            auth.mark_second_factor(session, cookie=cookie, now=now)
+        audit(session, request, principal, "auth.totp_enrolled", target_kind="person", target_id=principal.id)
+    return RecoveryCodesOut(recovery_codes=codes)
+
+
+@router.delete("/totp", status_code=204, summary="解除动态验证码绑定（须提供一个有效验证码；管理员不可解除）")
+def remove_totp(body: TotpCodeIn, request: Request, principal: CurrentPrincipal) -> Response:
+    with writing(request) as session:
+        totp.remove_second_factor(session, principal=principal, code=body.code, now=utcnow())
+        audit(session, request, principal, "auth.totp_removed", target_kind="person", target_id=principal.id)
     return Response(status_code=204)
 
 

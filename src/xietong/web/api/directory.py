@@ -29,6 +29,7 @@ from xietong.directory.schemas import (
     UnitUpdate,
 )
 from xietong.errors import Forbidden, InvalidInput, TooLarge
+from xietong.security.masking import people_for
 from xietong.security.permissions import may_administer
 from xietong.security.principal import Principal
 from xietong.web.deps import CurrentPrincipal, audit, reading, writing
@@ -160,21 +161,22 @@ def create_post(unit_id: int, body: PostIn, request: Request, principal: Current
 
 @router.get("/units/{unit_id}/people", summary="单位的人员（可按岗位）")
 def list_people(
-    unit_id: int, request: Request, _principal: CurrentPrincipal, post_code: str | None = None
+    unit_id: int, request: Request, principal: CurrentPrincipal, post_code: str | None = None
 ) -> list[PersonOut]:
     with reading(request) as session:
         directory.require_unit(session, unit_id=unit_id)
         people = directory.people_in_unit(session, unit_id=unit_id, post_code=post_code)
-        return directory.people_out(session, people=people)
+        return people_for(principal, directory.people_out(session, people=people))  # phones masked
 
 
 # --- people --------------------------------------------------------------------------------------------------
 
 
 @router.get("/people/{person_id}", summary="人员详情")
-def get_person(person_id: int, request: Request, _principal: CurrentPrincipal) -> PersonOut:
+def get_person(person_id: int, request: Request, principal: CurrentPrincipal) -> PersonOut:
     with reading(request) as session:
-        return directory.person_out(session, person_id=person_id)
+        (person,) = people_for(principal, [directory.person_out(session, person_id=person_id)])
+        return person
 
 
 @router.post("/people", status_code=201, summary="新建人员（可同时任职）")
