@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from datetime import timedelta
 from types import FrameType
 
 import typer
@@ -11,6 +12,7 @@ from rich.console import Console
 
 from xietong.cli import app
 from xietong.config import Settings
+from xietong.dataservice.delivery import WebhookOptions
 from xietong.db.engine import create_db_engine
 from xietong.worker.loop import run_forever, run_once
 
@@ -23,9 +25,13 @@ def worker(
     idle_seconds: float = typer.Option(1.0, help="无事可做时的等待秒数"),
 ) -> None:
     """Run the worker (any number may run against one database)."""
-    engine = create_db_engine(Settings())
+    settings = Settings()
+    engine = create_db_engine(settings)
+    webhooks = WebhookOptions(
+        timeout_seconds=settings.webhook_timeout_seconds, lease=timedelta(seconds=settings.webhook_lease_seconds)
+    )
     if once:
-        done = run_once(engine)
+        done = run_once(engine, webhooks=webhooks)
         console.print("  ".join(f"{name}={count}" for name, count in done.items()))
         engine.dispose()
         return
@@ -37,5 +43,5 @@ def worker(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     console.print("[bold]xietong worker[/bold] 运行中（Ctrl+C 退出）")
-    run_forever(engine, stop, idle_seconds=idle_seconds)
+    run_forever(engine, stop, idle_seconds=idle_seconds, webhooks=webhooks)
     engine.dispose()

@@ -1,4 +1,5 @@
-"""The worker: background duties that follow commits — the change-log sequencer, outbox delivery, timers.
+"""The worker: background duties that follow commits — the change-log sequencer, outbox delivery, timers,
+and webhooks (fan-out from the change log in a duty's transaction; sending outside any, ``dataservice/delivery.py``).
 
 On SQLite each tick also checkpoints the WAL (PASSIVE), so requests need not (``xietong.db.engine``).
 
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session
 from xietong.cases import cards as _cards  # noqa: F401  (registers the cases domain's timer handlers)
 from xietong.cases import jobs as _jobs  # noqa: F401  (registers the cases domain's outbox handlers)
 from xietong.cases.changelog import sequence_events
+from xietong.dataservice.delivery import WebhookOptions, deliver_webhooks
+from xietong.dataservice.fanout import fan_out_webhooks
 from xietong.db.engine import checkpoint
 from xietong.db.session import unit_of_work
 from xietong.oversight import jobs as _oversight_jobs  # noqa: F401  (registers oversight's outbox and timer handlers)
@@ -32,24 +35,28 @@ DUTIES: tuple[tuple[str, Duty], ...] = (
     ("sequence_events", sequence_events),
     ("deliver_outbox", deliver_outbox),
     ("fire_timers", fire_timers),
+    ("fan_out_webhooks", fan_out_webhooks),
 )
 
 
-def run_once(engine: Engine) -> dict[str, int]:
+def run_once(engine: Engine, *, webhooks: WebhookOptions | None = None) -> dict[str, int]:
     """Run every duty once, each in its own transaction; returns how much each did."""
     done = {}
     for name, duty in DUTIES:
         with unit_of_work(engine) as session:
             done[name] = duty(session)
+    done["deliver_webhooks"] = deliver_webhooks(engine, options=webhooks)  # its own short transactions
     checkpoint(engine)  # upkeep, not work: it never counts as the tick being busy
     return done
 
 
-def run_forever(engine: Engine, stop: threading.Event, *, idle_seconds: float = 1.0) -> None:
+def run_forever(
+    engine: Engine, stop: threading.Event, *, idle_seconds: float = 1.0, webhooks: WebhookOptions | None = None
+) -> None:
     """Tick until ``stop`` is set; a failing tick is logged and retried, never fatal."""
     while not stop.is_set():
         try:
-            busy = any(run_once(engine).values())
+            busy = any(run_once(engine, webhooks=webhooks).values())
         except Exception:  # the worker outlives a database blip; the next tick retries
             logger.exception("worker tick failed")
             busy = False

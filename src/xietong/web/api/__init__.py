@@ -16,6 +16,7 @@ from xietong.web.api import (
     matters,
     notifications,
     oversight,
+    webhooks,
 )
 
 api_router = APIRouter(prefix="/api/v1")
@@ -25,3 +26,4 @@ api_router.include_router(calendar.router)
 api_router.include_router(notifications.router)
 api_router.include_router(clients.router)
 api_router.include_router(feed.router)
+api_router.include_router(webhooks.router)
