@@ -22,6 +22,7 @@ from xietong.directory.models import Person, Unit
 from xietong.errors import DomainError
 from xietong.system.secret import instance_secret
 from xietong.web.api import api_router
+from xietong.web.idempotency import IdempotencyMiddleware
 from xietong.web.problems import (
     domain_error_handler,
     http_error_handler,
@@ -69,6 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)
     app.include_router(api_router)
+    app.add_middleware(IdempotencyMiddleware)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
