@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     run_worker_in_process: bool = Field(default=False, description="serve --demo runs one worker thread")
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60, description="one webhook POST at most")
-    webhook_lease_seconds: int = Field(default=60, ge=1, description="a claimed delivery is re-sent after this")
+    webhook_lease_seconds: int = Field(default=300, ge=1, description="a claimed delivery is re-sent after this")
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

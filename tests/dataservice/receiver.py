@@ -24,6 +24,7 @@ class Received:
     position: int
     type: str
     attempt: int
+    arrived: float = 0.0  # time.time() on arrival (the benchmark's lag)
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver would
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 receiver.handle(self, body)
@@ -89,7 +91,7 @@ class Receiver:
         assert int(request.headers[DELIVERY_HEADER]) == payload["delivery_id"]
         with self._lock:
             self.received.append(Received(payload["delivery_id"], event["id"], event["case_id"], event["position"],
-                                          event["type"], payload["attempt"]))
+                                          event["type"], payload["attempt"], time.time()))
         if self.delay and self.behaviour == "ok":
             time.sleep(self.delay)
         self._answer(request, 204)

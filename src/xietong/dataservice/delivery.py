@@ -3,9 +3,10 @@
 Why not inside the outbox's savepoint like other topics: an HTTP call inside the worker's transaction would
 hold the database (on SQLite, the one writer lock) for as long as a slow receiver takes, so handling cases
 would wait on an outside system. Instead a claim leases due deliveries (``next_attempt_at`` moves one lease
-ahead), the POST happens with no transaction open, and each outcome commits on its own. A worker killed
+ahead), the POST happens with no transaction open, and the outcomes are recorded after. A worker killed
 between the POST and the record leaves the lease to run out and the delivery is sent again: at least once,
-with a stable ``delivery_id`` and ``event.id`` for the receiver to de-duplicate by.
+with a stable ``delivery_id`` and ``event.id`` for the receiver to de-duplicate by. The outcomes of one round
+commit together (one transaction per round, not per delivery: a kill repeats at most that round).
 
 Order per (subscription, case): only the earliest pending delivery of a pair — its head — may be claimed, with
 the unattempted ones right behind it (a run, sent one after the other and stopping at the first failure); a
@@ -41,7 +42,7 @@ DELIVERY = WebhookDelivery.__table__
 @dataclass(frozen=True)
 class WebhookOptions:
     timeout_seconds: float = 5.0
-    lease: timedelta = timedelta(seconds=60)
+    lease: timedelta = timedelta(minutes=5)
     max_attempts: int = 8
     first_backoff: timedelta = timedelta(seconds=10)
     max_backoff: timedelta = timedelta(hours=1)
@@ -97,7 +98,25 @@ def _runs(session: Session, now: datetime, options: WebhookOptions) -> list[list
     pairs: dict[tuple[int, int], list[Any]] = defaultdict(list)
     for candidate in candidates:
         pairs[(candidate.subscription_id, candidate.case_id)].append(candidate)
-    return [[c.id for c in run] for pair, run in pairs.items() if heads.get(pair) == run[0].position]
+    runs = [[c.id for c in run] for pair, run in pairs.items() if heads.get(pair) == run[0].position]
+    return _within_lease(runs, options)
+
+
+def _within_lease(runs: list[list[int]], options: WebhookOptions) -> list[list[int]]:
+    """No more than the senders can finish before the lease runs out, were every POST to time out.
+
+    Otherwise another worker could claim a delivery this one is still working through and send it twice,
+    or overtake it.
+    """
+    per_run = max(1, int(options.lease.total_seconds() / (2 * options.timeout_seconds)))
+    budget = per_run * options.concurrency
+    kept: list[list[int]] = []
+    for run in runs:
+        if budget <= 0:
+            break
+        kept.append(run[: min(per_run, budget)])
+        budget -= len(kept[-1])
+    return kept
 
 
 def claim(engine: Engine, *, now: datetime, options: WebhookOptions) -> list[list[Claimed]]:
@@ -158,31 +177,50 @@ def post(client: httpx.Client, item: Claimed, *, now: datetime) -> tuple[int | N
     return response.status_code, f"HTTP {response.status_code}: {response.text[:200]}"
 
 
-def _record(engine: Engine, item: Claimed, status: int | None, error: str | None, *, now: datetime,
-            rest: list[int], options: WebhookOptions) -> None:
-    values: dict[str, Any] = {"attempts": item.attempt, "last_attempt_at": now, "last_status": status,
-                              "last_error": error}
-    if error is None:
-        values.update(state="delivered", delivered_at=now)
+@dataclass(frozen=True)
+class Outcome:
+    item: Claimed
+    status: int | None
+    error: str | None
+    at: datetime
+    rest: tuple[int, ...]  # what followed a failed delivery in its run: unleased, waiting behind it
+
+
+def _values(outcome: Outcome, options: WebhookOptions) -> dict[str, Any]:
+    item, values = outcome.item, {"attempts": outcome.item.attempt, "last_attempt_at": outcome.at,
+                                  "last_status": outcome.status, "last_error": outcome.error}
+    if outcome.error is None:
+        values.update(state="delivered", delivered_at=outcome.at)
     elif item.attempt >= options.max_attempts:
         values.update(state="dead")
     else:
-        values.update(next_attempt_at=now + backoff(options, item.attempt))
+        values.update(next_attempt_at=outcome.at + backoff(options, item.attempt))
+    return values
+
+
+def record(engine: Engine, outcomes: list[Outcome], options: WebhookOptions) -> None:
+    """Every outcome of a round in one transaction (a kill before it only means those are sent again)."""
     with unit_of_work(engine) as session:
-        session.execute(update(DELIVERY).where(DELIVERY.c.id == item.id, DELIVERY.c.state == "pending").values(values))
-        if error is not None and rest:  # the run stops here; what followed waits behind its head, unleased
-            session.execute(update(DELIVERY).where(DELIVERY.c.id.in_(rest)).values(next_attempt_at=now))
+        for outcome in outcomes:
+            session.execute(
+                update(DELIVERY).where(DELIVERY.c.id == outcome.item.id, DELIVERY.c.state == "pending")
+                .values(_values(outcome, options))
+            )
+            if outcome.rest:
+                session.execute(update(DELIVERY).where(DELIVERY.c.id.in_(outcome.rest))
+                                .values(next_attempt_at=outcome.at))
 
 
-def _send_run(engine: Engine, client: httpx.Client, run: list[Claimed], clock: Callable[[], datetime],
-              options: WebhookOptions) -> int:
+def _send_run(client: httpx.Client, run: list[Claimed], clock: Callable[[], datetime]) -> list[Outcome]:
+    outcomes = []
     for i, item in enumerate(run):
         status, error = post(client, item, now=utcnow())  # signed with the real time, whatever ``clock`` says
-        _record(engine, item, status, error, now=clock(), rest=[r.id for r in run[i + 1:]], options=options)
+        rest = tuple(r.id for r in run[i + 1:]) if error is not None else ()
+        outcomes.append(Outcome(item, status, error, clock(), rest))
         if error is not None:
             logger.info("webhook delivery %s failed (attempt %s): %s", item.id, item.attempt, error)
-            return i + 1
-    return len(run)
+            break
+    return outcomes
 
 
 def deliver_webhooks(engine: Engine, *, options: WebhookOptions | None = None, now: datetime | None = None) -> int:
@@ -194,6 +232,9 @@ def deliver_webhooks(engine: Engine, *, options: WebhookOptions | None = None, n
         return 0
     with httpx.Client(timeout=options.timeout_seconds, follow_redirects=False) as client:
         if len(runs) == 1:
-            return _send_run(engine, client, runs[0], clock, options)
-        with ThreadPoolExecutor(max_workers=min(options.concurrency, len(runs))) as pool:
-            return sum(pool.map(lambda run: _send_run(engine, client, run, clock, options), runs))
+            outcomes = _send_run(client, runs[0], clock)
+        else:
+            with ThreadPoolExecutor(max_workers=min(options.concurrency, len(runs))) as pool:
+                outcomes = [o for run in pool.map(lambda run: _send_run(client, run, clock), runs) for o in run]
+    record(engine, outcomes, options)
+    return len(outcomes)
