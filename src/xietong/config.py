@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     )
     hsts_max_age: int = Field(default=31_536_000, ge=0, description="Strict-Transport-Security max-age over TLS")
     audit_retention_days: int = Field(default=183, ge=183, description="audit records are kept at least 6 months")
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60, description="one webhook POST at most")
+    webhook_lease_seconds: int = Field(default=300, ge=1, description="a claimed delivery is re-sent after this")
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

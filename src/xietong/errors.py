@@ -62,6 +62,13 @@ class Conflict(DomainError):
     default_title = "操作冲突"
 
 
+class TooManyRequests(DomainError):
+    """A client went over its rate limit (429); ``extra["retry_after"]`` is the seconds until it may retry."""
+
+    kind = "rate_limited"
+    default_title = "请求过于频繁"
+
+
 class TooLarge(DomainError):
     kind = "too_large"
     default_title = "内容过大"

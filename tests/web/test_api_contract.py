@@ -8,7 +8,7 @@ import re
 from tests.web.conftest import Api
 
 PARAM = re.compile(r"\{[^}]+\}")
-PUBLIC = {("post", "/api/v1/auth/login")}
+PUBLIC = {("post", "/api/v1/auth/login"), ("post", "/api/v1/oauth/token")}  # the token endpoint checks the client
 NONSENSE = (
     {"content": b"{not json", "headers": {"content-type": "application/json"}},
     {"json": {"unexpected": [1, 2, 3]}},

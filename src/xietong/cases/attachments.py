@@ -329,7 +329,7 @@ def _may_read(session: Session, principal: Principal, attachment: Attachment) ->
         .mappings()
         .one()
     )
-    granted = principal.id is not None and bool(
+    granted = principal.kind == "person" and bool(
         session.scalar(
             select(exists().where(CaseGrant.case_id == attachment.case_id, CaseGrant.person_id == principal.id))
         )

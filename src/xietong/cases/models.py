@@ -30,7 +30,7 @@ class Case(Base):
     region_id: Mapped[int] = mapped_column(ForeignKey("region.id"))
     handling_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     applicant_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
-    applicant_person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    applicant_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))  # None: filed by a client
     channel: Mapped[str] = mapped_column(String(12))  # web | mobile | api | counter | oa
     status: Mapped[str] = mapped_column(String(20))
     process_state: Mapped[str] = mapped_column(String(12), default="not_started")

@@ -87,7 +87,7 @@ def _summary_query() -> Select[Any]:
         .join(LocalMatter, LocalMatter.id == Case.local_matter_id)
         .join(HANDLER_UNIT, HANDLER_UNIT.id == Case.handling_unit_id)
         .join(APPLICANT_UNIT, APPLICANT_UNIT.id == Case.applicant_unit_id)
-        .join(APPLICANT, APPLICANT.id == Case.applicant_person_id)
+        .outerjoin(APPLICANT, APPLICANT.id == Case.applicant_person_id)  # no person when a client filed it
     )
 
 
@@ -154,7 +154,7 @@ def _readable(session: Session, principal: Principal, case_id: int) -> tuple[Any
     row = session.execute(_summary_query().add_columns(HANDLER_UNIT.path).where(Case.id == case_id)).first()
     if row is not None:
         facts = _facts(row[0], row.path)
-        granted = principal.id is not None and session.scalar(
+        granted = principal.kind == "person" and session.scalar(
             select(CaseGrant.id).where(CaseGrant.case_id == case_id, CaseGrant.person_id == principal.id).limit(1)
         ) is not None
         if can(principal, "read", facts, granted=granted):

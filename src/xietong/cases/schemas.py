@@ -22,8 +22,8 @@ class CaseSummary(BaseModel):
     handling_unit_name: str
     applicant_unit_id: int
     applicant_unit_name: str
-    applicant_person_id: int
-    applicant_person_name: str
+    applicant_person_id: int | None  # None: filed by an application client
+    applicant_person_name: str | None
     kind: str
     promised_limit_days: int
     submitted_at: datetime | None

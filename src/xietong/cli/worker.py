@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from datetime import timedelta
 from types import FrameType
 
 import typer
@@ -11,6 +12,7 @@ from rich.console import Console
 
 from xietong.cli import app
 from xietong.config import Settings
+from xietong.dataservice.delivery import WebhookOptions
 from xietong.db.engine import create_db_engine
 from xietong.db.session import unit_of_work
 from xietong.logs import configure_logging
@@ -30,8 +32,11 @@ def worker(
     engine = create_db_engine(settings)
     with unit_of_work(engine) as session:
         extra = (checkpoint_duty(instance_secret(session, settings.secret_key)),)
+    webhooks = WebhookOptions(
+        timeout_seconds=settings.webhook_timeout_seconds, lease=timedelta(seconds=settings.webhook_lease_seconds)
+    )
     if once:
-        done = run_once(engine, extra)
+        done = run_once(engine, extra, webhooks=webhooks)
         console.print("  ".join(f"{name}={count}" for name, count in done.items()))
         engine.dispose()
         return
@@ -44,5 +49,5 @@ def worker(
     signal.signal(signal.SIGINT, _stop)
     configure_logging(settings.log_level)
     console.print("[bold]xietong worker[/bold] 运行中（Ctrl+C 退出）")
-    run_forever(engine, stop, idle_seconds=idle_seconds, extra=extra)
+    run_forever(engine, stop, idle_seconds=idle_seconds, extra=extra, webhooks=webhooks)
     engine.dispose()

@@ -2,6 +2,7 @@
 
 from xietong.cases import models as cases_models
 from xietong.catalog import models as catalog_models
+from xietong.dataservice import models as dataservice_models
 from xietong.db.base import Base
 from xietong.directory import models as directory_models
 from xietong.engine import models as engine_models
@@ -14,6 +15,7 @@ __all__ = [
     "Base",
     "cases_models",
     "catalog_models",
+    "dataservice_models",
     "directory_models",
     "engine_models",
     "oversight_models",

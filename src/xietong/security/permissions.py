@@ -27,7 +27,7 @@ class CaseFacts:
     region_id: int
     handling_unit_id: int
     applicant_unit_id: int
-    applicant_person_id: int
+    applicant_person_id: int | None  # None when a client filed the case
     party_units: str
     handling_unit_path: str = ""
 
@@ -73,7 +73,7 @@ def can(
     if action in ("accept", "reject", "conclude", "archive"):
         return case.handling_unit_id in principal.unit_ids
     if action == "withdraw":
-        return principal.id == case.applicant_person_id or case.applicant_unit_id in principal.unit_ids
+        return _is_applicant(principal, case)
     if action in ("complete", "claim", "return", "transfer"):
         return task is not None and holds_task(principal, task)
     # Handling operations around the tasks (issue 4): the handling unit, or whoever holds the step.
@@ -82,7 +82,7 @@ def can(
     if action in ("supplement", "special_procedure"):
         return case.handling_unit_id in principal.unit_ids or (task is not None and holds_task(principal, task))
     if action == "resubmit":
-        return principal.id == case.applicant_person_id or case.applicant_unit_id in principal.unit_ids
+        return _is_applicant(principal, case)
     if action == "extend":  # 延期: a leader of the handling unit — its leader post (``task``), or a unit_leader grant
         leads = task is not None and task.post_id is not None and (task.unit_id, task.post_id) in principal.posts
         return leads or any(
@@ -93,7 +93,7 @@ def can(
         return (task is not None and holds_task(principal, task)) or _scope_covers(principal, case)
     # --- oversight (xietong.oversight): 催办, 督办 and 整改, 抄送, 评价 -------------------------------------------
     if action in ("urge", "rate", "supervise", "close_order", "answer_order", "copy"):
-        applicant = principal.id == case.applicant_person_id or case.applicant_unit_id in principal.unit_ids
+        applicant = _is_applicant(principal, case)
         oversees = any(  # only these two issue and close orders; a unit leader's scope reads, it does not order
             g.role in ("supervisor", "reform_office")
             and grant_covers(g, region_id=case.region_id, unit_path=case.handling_unit_path)
@@ -111,8 +111,15 @@ def can(
     return False
 
 
+def _is_applicant(principal: Principal, case: CaseFacts) -> bool:
+    applicant = principal.kind == "person" and principal.id == case.applicant_person_id
+    return applicant or case.applicant_unit_id in principal.unit_ids
+
+
 def holds_task(principal: Principal, task: TaskFacts) -> bool:
     """The task is this person's, or shared by a post they hold and not yet claimed by someone else."""
+    if principal.kind != "person":  # tasks are held by people; a client's id is no person id
+        return False
     if task.assignee_id is not None:
         return task.assignee_id == principal.id
     return task.post_id is not None and (task.unit_id, task.post_id) in principal.posts
@@ -125,7 +132,7 @@ def visible_cases(principal: Principal) -> ColumnElement[bool]:
     clauses: list[ColumnElement[bool]] = []
     if principal.unit_ids:
         clauses.append(Case.id.in_(select(CaseParty.case_id).where(CaseParty.unit_id.in_(principal.unit_ids))))
-    if principal.id is not None:
+    if principal.kind == "person" and principal.id is not None:  # a client id is no person id
         clauses.append(Case.id.in_(select(CaseGrant.case_id).where(CaseGrant.person_id == principal.id)))
     for grant in principal.grants:
         if grant.role not in SUPERVISORY_ROLES:
@@ -147,6 +154,7 @@ ADMIN_ROLES: dict[str, frozenset[str]] = {
     "catalog": frozenset({"system_admin", "reform_office"}),
     "accounts": frozenset({"security_admin"}),
     "calendar": frozenset({"system_admin"}),
+    "dataservice": frozenset({"system_admin"}),  # application clients and their webhooks
 }
 
 

@@ -23,7 +23,10 @@ class Grant:
 
 @dataclass(frozen=True)
 class Principal:
-    """A person (or client/system) with everything ``can()`` checks, loaded once per request."""
+    """A person (or client/system) with everything ``can()`` checks, loaded once per request.
+
+    A client (``kind="client"``, ``id`` = ``api_client.id``) has its units and scopes and no posts or grants.
+    """
 
     kind: str
     id: int | None
@@ -32,6 +35,7 @@ class Principal:
     posts: frozenset[tuple[int, int]] = frozenset()  # (unit_id, post_id)
     grants: tuple[Grant, ...] = ()
     unit_paths: tuple[str, ...] = field(default=())
+    scopes: frozenset[str] = frozenset()  # a client's granted scopes (xietong.dataservice.scopes); unused for persons
 
     def has_role(self, *roles: str) -> bool:
         return any(g.role in roles for g in self.grants)

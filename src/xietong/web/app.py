@@ -24,6 +24,7 @@ from xietong.errors import DomainError, Unavailable
 from xietong.system.health import production_refusals, readiness
 from xietong.system.secret import instance_secret
 from xietong.web.api import api_router
+from xietong.web.idempotency import IdempotencyMiddleware
 from xietong.web.metrics import Metrics
 from xietong.web.middleware import RequestMiddleware
 from xietong.web.problems import (
@@ -78,6 +79,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings, app.state.engine = settings, engine
     app.state.metrics = metrics = Metrics(engine)
     schema_head = migrate.head_revision(engine)
+    # Outermost last: every response, an idempotent replay included, gets the request id and security headers.
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RequestMiddleware, settings=settings, metrics=metrics)
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)

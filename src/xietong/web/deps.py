@@ -7,12 +7,16 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from xietong.config import Settings
+from xietong.dataservice.clients import is_client_token, token_client
+from xietong.dataservice.ratelimit import count_request
+from xietong.dataservice.scopes import required_scope
 from xietong.db.base import utcnow
 from xietong.db.session import read_only, unit_of_work
 from xietong.errors import Forbidden, Unauthenticated
@@ -54,9 +58,9 @@ def reading(request: Request) -> Iterator[Session]:
 
 
 def current_principal(request: Request) -> Principal:
-    """The person behind a request. A cookie session must also send its CSRF token on unsafe methods, and
-    may do nothing else while it must change its initial password or (an administrator's) lacks a second
-    factor (outside demo mode)."""
+    """The person (or application client) behind a request. A cookie session must also send its CSRF token on
+    unsafe methods, and may do nothing else while it must change its initial password or (an administrator's)
+    lacks a second factor (outside demo mode)."""
     principal = _authenticate(request)
     restriction = getattr(request.state, "restriction", None)
     if restriction is not None:
@@ -77,6 +81,8 @@ def _authenticate(request: Request) -> Principal:
         scheme, _, raw = authorization.partition(" ")
         if scheme.lower() != "bearer" or not raw.strip():
             raise Unauthenticated(code="bad_authorization", detail="Authorization 请求头应为“Bearer <令牌>”")
+        if is_client_token(raw.strip()):
+            return _client_principal(request, raw.strip(), now)
         with read_only(engine) as session:
             person_id, _token_id = token_person(session, raw=raw.strip(), now=now)
             principal = load_principal(session, person_id)
@@ -99,6 +105,19 @@ def _authenticate(request: Request) -> Principal:
         request.state.restriction = session_restriction(
             principal, must_change=info.must_change, second_factor_at=info.second_factor_at
         )
+    request.state.principal = principal
+    return principal
+
+
+def _client_principal(request: Request, raw: str, now: datetime) -> Principal:
+    """An application client: its token, then the route's scope, then its rate limit (counted in the database)."""
+    with read_only(request.app.state.engine) as session:
+        principal = token_client(session, raw=raw, now=now)
+    scope = required_scope(request.method, request.url.path)
+    if scope is None or scope not in principal.scopes:
+        raise Forbidden(code="scope_missing", detail="该应用的授权范围不包括此操作")
+    with unit_of_work(request.app.state.engine) as session:
+        count_request(session, client_pk=principal.id or 0, now=now)
     request.state.principal = principal
     return principal
 

@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 STATUS_BY_KIND = {
     "invalid": 422, "not_found": 404, "forbidden": 403, "unauthenticated": 401, "conflict": 409,
-    "too_large": 413, "unavailable": 503,
+    "too_large": 413, "unavailable": 503, "rate_limited": 429,
 }
 
 
@@ -44,7 +44,12 @@ def problem(
 async def domain_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     errors = [{"field": e.field, "message": e.message, "code": e.code} for e in exc.errors]
-    return problem(STATUS_BY_KIND.get(exc.kind, 400), exc.code, exc.title, exc.detail, errors=errors, extra=exc.extra)
+    response = problem(
+        STATUS_BY_KIND.get(exc.kind, 400), exc.code, exc.title, exc.detail, errors=errors, extra=exc.extra
+    )
+    if "retry_after" in exc.extra:
+        response.headers["Retry-After"] = str(exc.extra["retry_after"])
+    return response
 
 
 async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:

@@ -1,4 +1,5 @@
 """The worker: background duties that follow commits — the change-log sequencer, outbox delivery, timers,
+webhooks (fan-out from the change log in a duty's transaction; sending outside any, ``dataservice/delivery.py``)
 and (given the instance secret) the hourly signed checkpoints of the audit chains.
 
 On SQLite each tick also checkpoints the WAL (PASSIVE), so requests need not (``xietong.db.engine``).
@@ -20,6 +21,8 @@ from sqlalchemy.orm import Session
 from xietong.cases import cards as _cards  # noqa: F401  (registers the cases domain's timer handlers)
 from xietong.cases import jobs as _jobs  # noqa: F401  (registers the cases domain's outbox handlers)
 from xietong.cases.changelog import sequence_events
+from xietong.dataservice.delivery import WebhookOptions, deliver_webhooks
+from xietong.dataservice.fanout import fan_out_webhooks
 from xietong.db.base import utcnow
 from xietong.db.engine import checkpoint
 from xietong.db.session import unit_of_work
@@ -35,6 +38,7 @@ DUTIES: tuple[tuple[str, Duty], ...] = (
     ("sequence_events", sequence_events),
     ("deliver_outbox", deliver_outbox),
     ("fire_timers", fire_timers),
+    ("fan_out_webhooks", fan_out_webhooks),
 )
 QUIET = frozenset({"audit_checkpoint"})  # upkeep: signing a checkpoint never makes the tick count as busy
 
@@ -48,23 +52,28 @@ def checkpoint_duty(secret: str) -> tuple[str, Duty]:
     return ("audit_checkpoint", duty)
 
 
-def run_once(engine: Engine, extra: tuple[tuple[str, Duty], ...] = ()) -> dict[str, int]:
-    """Run every duty once (and the ``extra`` ones a caller adds), each in its own transaction."""
+def run_once(
+    engine: Engine, extra: tuple[tuple[str, Duty], ...] = (), *, webhooks: WebhookOptions | None = None
+) -> dict[str, int]:
+    """Run every duty once (and the ``extra`` ones a caller adds), each in its own transaction; returns how
+    much each did."""
     done = {}
     for name, duty in DUTIES + extra:
         with unit_of_work(engine) as session:
             done[name] = duty(session)
+    done["deliver_webhooks"] = deliver_webhooks(engine, options=webhooks)  # its own short transactions
     checkpoint(engine)  # upkeep, not work: it never counts as the tick being busy
     return done
 
 
 def run_forever(
-    engine: Engine, stop: threading.Event, *, idle_seconds: float = 1.0, extra: tuple[tuple[str, Duty], ...] = ()
+    engine: Engine, stop: threading.Event, *, idle_seconds: float = 1.0, extra: tuple[tuple[str, Duty], ...] = (),
+    webhooks: WebhookOptions | None = None,
 ) -> None:
     """Tick until ``stop`` is set; a failing tick is logged and retried, never fatal."""
     while not stop.is_set():
         try:
-            busy = any(v for k, v in run_once(engine, extra).items() if k not in QUIET)
+            busy = any(v for k, v in run_once(engine, extra, webhooks=webhooks).items() if k not in QUIET)
         except Exception:  # the worker outlives a database blip; the next tick retries
             logger.exception("worker tick failed")
             busy = False

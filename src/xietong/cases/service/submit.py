@@ -121,7 +121,7 @@ def submit_case(
         "region_id": version["region_id"],
         "handling_unit_id": version["handling_unit_id"],
         "applicant_unit_id": applicant_unit_id,
-        "applicant_person_id": principal.id,
+        "applicant_person_id": principal.id if principal.kind == "person" else None,
         "channel": channel,
         "status": CaseStatus.SUBMITTED.value,
         "process_state": "not_started",
@@ -172,6 +172,10 @@ def claim_attachments(
         raise Conflict(code="attachment_taken", detail="有附件刚被另一份申请使用，请重新上传后再提交")
 
 
+def _uploaded_by(row: Any, principal: Principal) -> bool:
+    return principal.kind == "person" and row.uploaded_by_id == principal.id
+
+
 def _check_form(schema_text: str, form: dict[str, Any]) -> tuple[dict[str, Any], list[FieldProblem]]:
     cleaned, errors = validate_form(_schema(schema_text), form)
     return cleaned, [FieldProblem(field=e.key, message=e.message, code=e.code) for e in errors]
@@ -193,7 +197,7 @@ def _check_materials(
             problems.append(FieldProblem(f"materials.{code}", f"请上传“{material.name}”", "material_required"))
         for attachment_id in attached:
             row = rows.get(attachment_id)
-            if row is None or row.case_id is not None or row.uploaded_by_id != principal.id:
+            if row is None or row.case_id is not None or not _uploaded_by(row, principal):
                 problems.append(
                     FieldProblem(f"materials.{code}", f"附件 {attachment_id} 不存在或不可用", "bad_attachment")
                 )

@@ -11,11 +11,14 @@ from xietong.web.api import (
     auth,
     calendar,
     cases,
+    clients,
     directory,
+    feed,
     matters,
     notifications,
     oversight,
     staff,
+    webhooks,
 )
 
 api_router = APIRouter(prefix="/api/v1")
@@ -25,3 +28,6 @@ api_router.include_router(calendar.router)
 api_router.include_router(notifications.router)
 api_router.include_router(staff.router)
 api_router.include_router(accounts.router)
+api_router.include_router(clients.router)
+api_router.include_router(feed.router)
+api_router.include_router(webhooks.router)

@@ -4,7 +4,7 @@ The audit records already written are chained here, in id order, so the trail is
 record; events already sequenced are chained by the sequencer as it catches up (it may be many rows).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-02
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 import xietong.db.base
 
 revision: str = '0010'
-down_revision: str | None = '0008'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
