@@ -26,8 +26,13 @@ _ADVANCE = {
 }
 
 
+def next_counter(conn: Connection, key: str) -> int:
+    """Advance the counter ``key`` (created at 1) and return its new value; concurrent callers wait, never collide."""
+    return int(fastpath.execute(conn, _ADVANCE[conn.dialect.name], {"b_key": key}).scalar_one())
+
+
 def next_case_number(conn: Connection, *, region_code: str, at: datetime, tz: str) -> str:
     """Allocate the next number for ``region_code`` on the local date of ``at``."""
     day = at.astimezone(ZoneInfo(tz)).strftime("%Y%m%d")
-    value = fastpath.execute(conn, _ADVANCE[conn.dialect.name], {"b_key": f"case:{region_code}:{day}"}).scalar_one()
+    value = next_counter(conn, f"case:{region_code}:{day}")
     return f"XT{region_code}{day}{value:06d}"

@@ -5,6 +5,7 @@ from xietong.catalog import models as catalog_models
 from xietong.dataservice import models as dataservice_models
 from xietong.db.base import Base
 from xietong.directory import models as directory_models
+from xietong.documents import models as documents_models
 from xietong.engine import models as engine_models
 from xietong.oversight import models as oversight_models
 from xietong.security import models as security_models
@@ -17,6 +18,7 @@ __all__ = [
     "catalog_models",
     "dataservice_models",
     "directory_models",
+    "documents_models",
     "engine_models",
     "oversight_models",
     "security_models",

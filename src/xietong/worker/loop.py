@@ -26,6 +26,7 @@ from xietong.dataservice.fanout import fan_out_webhooks
 from xietong.db.base import utcnow
 from xietong.db.engine import checkpoint
 from xietong.db.session import unit_of_work
+from xietong.documents.issue import issue_documents
 from xietong.oversight import jobs as _oversight_jobs  # noqa: F401  (registers oversight's outbox and timer handlers)
 from xietong.security.audit_chain import checkpoint_due
 from xietong.worker.outbox import deliver_outbox
@@ -39,6 +40,7 @@ DUTIES: tuple[tuple[str, Duty], ...] = (
     ("deliver_outbox", deliver_outbox),
     ("fire_timers", fire_timers),
     ("fan_out_webhooks", fan_out_webhooks),
+    ("issue_documents", issue_documents),
 )
 QUIET = frozenset({"audit_checkpoint"})  # upkeep: signing a checkpoint never makes the tick count as busy
 

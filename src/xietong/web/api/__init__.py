@@ -13,6 +13,7 @@ from xietong.web.api import (
     cases,
     clients,
     directory,
+    documents,
     feed,
     matters,
     notifications,
@@ -31,3 +32,4 @@ api_router.include_router(accounts.router)
 api_router.include_router(clients.router)
 api_router.include_router(feed.router)
 api_router.include_router(webhooks.router)
+api_router.include_router(documents.router)
