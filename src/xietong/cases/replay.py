@@ -62,6 +62,7 @@ _KNOWN_SECTIONS = frozenset(
         "task_withdrawn",
         "special_procedure",  # 特别程序 and 延期 (issue 12): their rows and reasons are the record; the case
         "extension",  # columns they change come in the "case" section
+        "migration",  # 版本迁移: from and to which version; the version itself comes in the "case" section
         "oversight",  # 催办, 督办, 抄送, 评价: their rows live in xietong.oversight's tables, outside CaseState
     }
 )

@@ -16,6 +16,7 @@ from xietong.web.api import (
     documents,
     feed,
     matters,
+    migration,
     notifications,
     oversight,
     staff,
@@ -33,3 +34,4 @@ api_router.include_router(clients.router)
 api_router.include_router(feed.router)
 api_router.include_router(webhooks.router)
 api_router.include_router(documents.router)
+api_router.include_router(migration.router)
