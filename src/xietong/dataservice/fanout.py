@@ -11,26 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from xietong.cases.models import Case, Event
-from xietong.dataservice.models import ApiClient, FeedCursor, WebhookDelivery, WebhookSubscription
+from xietong.dataservice.cursors import lock_cursor
+from xietong.dataservice.models import ApiClient, WebhookDelivery, WebhookSubscription
 from xietong.dataservice.scopes import CASES_READ
 from xietong.dataservice.subscriptions import matches
 from xietong.db.base import utcnow
 
 CURSOR = "webhooks"
 BATCH = 1000
-
-
-def _lock_cursor(session: Session) -> FeedCursor:
-    insert_ = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert_(FeedCursor).values(name=CURSOR, position=0).on_conflict_do_nothing(index_elements=["name"]))
-    cursor = session.scalar(select(FeedCursor).where(FeedCursor.name == CURSOR).with_for_update())
-    assert cursor is not None
-    return cursor
 
 
 def _subscriptions(session: Session) -> list[tuple[int, list[str], int, frozenset[int]]]:
@@ -45,7 +36,7 @@ def _subscriptions(session: Session) -> list[tuple[int, list[str], int, frozense
 
 def fan_out_webhooks(session: Session, *, batch: int = BATCH) -> int:
     """Turn up to ``batch`` sequenced events after the cursor into deliveries; returns how many events it read."""
-    cursor = _lock_cursor(session)
+    cursor = lock_cursor(session, CURSOR)
     events = session.execute(
         select(Event.id, Event.case_id, Event.position, Event.type, Event.at, Case.party_units)
         .join(Case, Case.id == Event.case_id)

@@ -124,7 +124,7 @@ class WebhookDelivery(Base):
 
 
 class FeedCursor(Base):
-    """How far a reader of the change log has got (the webhook fan-out's one row)."""
+    """How far a reader of the change log has got: one row per reader (webhook fan-out, documents)."""
 
     __tablename__ = "feed_cursor"
 

@@ -15,15 +15,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from xietong.cases.models import Case, Event
 from xietong.cases.numbering import next_counter
 from xietong.catalog.models import LocalMatter
 from xietong.clock.due import due_at
-from xietong.dataservice.models import FeedCursor
+from xietong.dataservice.cursors import lock_cursor
 from xietong.directory.models import Person, Unit
 from xietong.documents.kinds import BY_EVENT, KINDS, REMEDIES, Kind
 from xietong.documents.models import Document, DocumentTemplate
@@ -40,7 +38,7 @@ HANDLING_UNIT = aliased(Unit)
 
 def issue_documents(session: Session, *, batch: int = BATCH, tz: str = "Asia/Shanghai") -> int:
     """Issue the documents of up to ``batch`` sequenced events after the cursor; returns how many it issued."""
-    cursor = _lock_cursor(session)
+    cursor = lock_cursor(session, CURSOR)
     events = session.execute(
         select(Event.case_id, Event.seq, Event.type, Event.at, Event.delta, Event.position)
         .where(Event.position > cursor.position).order_by(Event.position).limit(batch)
@@ -67,14 +65,6 @@ def _applies(kind: Kind, delta: dict[str, Any]) -> bool:
         return True
     granted = delta.get("case", {}).get("result") == "granted"
     return granted == (kind.key == "conclusion_notice")
-
-
-def _lock_cursor(session: Session) -> FeedCursor:
-    insert_ = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert_(FeedCursor).values(name=CURSOR, position=0).on_conflict_do_nothing(index_elements=["name"]))
-    cursor = session.scalar(select(FeedCursor).where(FeedCursor.name == CURSOR).with_for_update())
-    assert cursor is not None
-    return cursor
 
 
 def template_for(session: Session, kind: str, local_matter_id: int | None) -> str:
