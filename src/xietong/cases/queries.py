@@ -45,6 +45,7 @@ class CaseFilter:
     base_matter_id: int | None = None
     handling_unit_id: int | None = None
     applicant_unit_id: int | None = None
+    applicant_person_id: int | None = None  # 我的申请: the cases this person filed
     region_id: int | None = None
     statuses: tuple[str, ...] = ()
     submitted_from: datetime | None = None
@@ -60,7 +61,7 @@ class CaseFilter:
         equal = {
             Case.local_matter_id: self.local_matter_id, Case.base_matter_id: self.base_matter_id,
             Case.handling_unit_id: self.handling_unit_id, Case.applicant_unit_id: self.applicant_unit_id,
-            Case.region_id: self.region_id,
+            Case.region_id: self.region_id, Case.applicant_person_id: self.applicant_person_id,
         }
         clauses = [column == value for column, value in equal.items() if value is not None]
         if keyword:
@@ -233,12 +234,13 @@ def _task_item(row: Any, now: datetime, cal: WorkCalendar) -> TaskItem:
     status = CaseStatus(row.status)
     running = task.state == "open" and due is not None and status not in PAUSED_STATUSES
     card = card_for(now, due, row.promised_limit_days, cal).value if running else "none"
+    remaining = remaining_working_days(now, due, cal) if running else None
     return TaskItem(
         id=task.id, case_id=task.case_id, case_number=row.number, case_title=row.title, case_status=row.status,
         node_id=task.node_id, name=task.name, unit_id=task.unit_id, post_id=task.post_id,
         assignee_id=task.assignee_id, acting_for_id=task.acting_for_id, shared=task.assignee_id is None,
         state=task.state, created_at=task.created_at, due_at=due, card=card, completed_at=task.completed_at,
-        outcome=task.outcome, opinion=task.opinion,
+        outcome=task.outcome, opinion=task.opinion, remaining_working_days=remaining,
     )
 
 

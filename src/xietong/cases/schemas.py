@@ -53,6 +53,7 @@ class TaskItem(BaseModel):
     due_at: datetime | None
     card: str
     completed_at: datetime | None
+    remaining_working_days: int | None = None  # while the step's clock runs; negative once overdue
     outcome: str | None
     opinion: str | None
 

@@ -5,23 +5,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy import func, select
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xietong import __version__
-from xietong.cases.models import Case
-from xietong.catalog.models import LocalMatter
 from xietong.config import Settings
 from xietong.db import migrate
 from xietong.db.engine import create_db_engine
-from xietong.db.session import read_only, unit_of_work
-from xietong.directory.models import Person, Unit
+from xietong.db.session import unit_of_work
 from xietong.errors import DomainError
 from xietong.system.secret import instance_secret
 from xietong.web.api import api_router
+from xietong.web.pages import install_pages
+from xietong.web.pages.errors import pages_or
 from xietong.web.problems import (
     domain_error_handler,
     http_error_handler,
@@ -64,9 +62,10 @@ def create_app(settings: Settings) -> FastAPI:
         description=API_DESCRIPTION,
     )
     app.state.settings, app.state.engine = settings, engine
-    app.add_exception_handler(DomainError, domain_error_handler)
-    app.add_exception_handler(RequestValidationError, validation_error_handler)
-    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    # Page requests get Chinese HTML (log-in redirect, 403/404 pages); the API keeps problem+json.
+    app.add_exception_handler(DomainError, pages_or(domain_error_handler))
+    app.add_exception_handler(RequestValidationError, pages_or(validation_error_handler))
+    app.add_exception_handler(StarletteHTTPException, pages_or(http_error_handler))
     app.add_exception_handler(Exception, unexpected_error_handler)
     app.include_router(api_router)
 
@@ -74,13 +73,6 @@ def create_app(settings: Settings) -> FastAPI:
     def healthz() -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    @app.get("/", response_class=HTMLResponse)
-    def landing(request: Request) -> HTMLResponse:
-        with read_only(request.app.state.engine) as session:
-            counts = {label: session.scalar(select(func.count()).select_from(model)) or 0
-                      for label, model in (("单位", Unit), ("人员", Person), ("事项", LocalMatter), ("办件", Case))}
-        items = "".join(f"<li>{label}：{n}</li>" for label, n in counts.items())
-        return HTMLResponse(f"<!doctype html><html lang='zh-CN'><meta charset='utf-8'><title>协同</title>"
-                            f"<h1>xietong 协同 · 机关内部协同办事平台</h1><ul>{items}</ul></html>")
+    install_pages(app, timezone=settings.timezone)
 
     return app

@@ -44,6 +44,12 @@ def reading(request: Request) -> Iterator[Session]:
 
 def current_principal(request: Request) -> Principal:
     """The person behind a request. A cookie session must also send its CSRF token on unsafe methods."""
+    return authenticate(request, csrf_sent=request.headers.get(CSRF_HEADER, ""))
+
+
+def authenticate(request: Request, *, csrf_sent: str) -> Principal:
+    """``current_principal`` with the CSRF token taken from wherever the caller found it (header or a
+    page's form field); a cookie session's own token is left in ``request.state.csrf_token`` for pages."""
     engine, settings, now = request.app.state.engine, settings_of(request), utcnow()
     authorization = request.headers.get("authorization")
     if authorization:
@@ -61,14 +67,13 @@ def current_principal(request: Request) -> Principal:
     with read_only(engine) as session:
         info = find_session(session, cookie=cookie, now=now)
         principal = load_principal(session, info.person_id)
-    if request.method not in SAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER, "")
-        if not hmac.compare_digest(sent.encode(), info.csrf_token.encode()):
-            raise Forbidden(code="csrf_failed", detail="请求缺少有效的 CSRF 令牌，请刷新页面后重试")
+    if request.method not in SAFE_METHODS and not hmac.compare_digest(csrf_sent.encode(), info.csrf_token.encode()):
+        raise Forbidden(code="csrf_failed", detail="请求缺少有效的 CSRF 令牌，请刷新页面后重试")
     if info.needs_touch:
         with unit_of_work(engine) as session:
             touch_session(session, session_id=info.id, now=now, idle_minutes=settings.session_idle_minutes)
     request.state.principal = principal
+    request.state.csrf_token = info.csrf_token
     return principal
 
 

@@ -1,0 +1,50 @@
+"""工作台: the to-do with cards and working days left, done, counts on the tabs, keyset paging."""
+
+from __future__ import annotations
+
+import re
+
+from tests.web.conftest import Api, submit
+from tests.web.page_client import page_login
+
+
+def _todo_cases(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'<li class="item card-\w+">\s*<a href="/cases/(\d+)">', html)]
+
+
+def test_the_to_do_lists_the_new_task_with_time_left_and_counts_it(api: Api) -> None:
+    applicant = api.login("finance.clerk.0")
+    case_id = submit(applicant, api, title="工作台里的申请")["id"]
+    handler_api = api.login("staffing.clerk.0")
+    assert handler_api.post(f"/api/v1/cases/{case_id}/accept").status_code == 200
+    page = page_login(api, "staffing.clerk.0", htmx=False).get("/workbench")
+    assert page.status_code == 200
+    assert case_id in _todo_cases(page.text) and "工作台里的申请" in page.text
+    assert re.search(r"剩余 \d+ 个工作日", page.text)
+    total = handler_api.get("/api/v1/tasks/todo?with_total=true&limit=1").json()["total"]
+    assert re.search(rf'aria-current="page">我的待办<span class="count">{total}</span>', page.text)
+    mine = page_login(api, "finance.clerk.0", htmx=False).get("/workbench?tab=mine&keyword=工作台里的申请")
+    assert f'href="/cases/{case_id}"' in mine.text and "已受理" in mine.text
+
+
+def test_done_and_the_other_tabs_answer_and_an_unknown_tab_is_a_chinese_404(api: Api) -> None:
+    client = page_login(api, "staffing.clerk.0", htmx=False)
+    for tab in ("done", "copied", "mine", "orders"):
+        assert client.get(f"/workbench?tab={tab}").status_code == 200
+    missing = client.get("/workbench?tab=nothing")
+    assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+    assert "没有这个栏目" in missing.text
+
+
+def test_load_more_pages_with_the_keyset_cursor_without_repeats(api: Api) -> None:
+    applicant = api.login("office.clerk.1")
+    made = [submit(applicant, api, title=f"分页{i}", unit="office")["id"] for i in range(23)]
+    client = page_login(api, "office.clerk.1", htmx=False)
+    first = client.get("/workbench?tab=mine&keyword=分页")
+    seen = re.findall(r'<a href="/cases/(\d+)">', first.text)
+    more = re.search(r'hx-get="(/workbench\?[^"]+)"', first.text)
+    assert len(seen) == 20 and more
+    rest = client.get(more.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"})
+    assert "<html" not in rest.text  # a fragment: just the next rows
+    seen += re.findall(r'<a href="/cases/(\d+)">', rest.text)
+    assert sorted(int(s) for s in seen) == sorted(made) and "加载更多" not in rest.text
