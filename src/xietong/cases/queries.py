@@ -15,8 +15,8 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, tu
 from sqlalchemy.orm import Session, aliased
 
 from xietong.cases.enums import OPEN_STATUSES, PAUSED_STATUSES, STATUS_LABELS, TRANSITIONS, CaseStatus
-from xietong.cases.models import Case, CaseGrant, Event
-from xietong.cases.schemas import CaseDetail, CaseSummary, EventOut, TaskItem
+from xietong.cases.models import Attachment, Case, CaseGrant, Event
+from xietong.cases.schemas import AttachmentItem, CaseDetail, CaseSummary, EventOut, TaskItem
 from xietong.catalog.models import LocalMatter
 from xietong.clock import WorkCalendar
 from xietong.clock.cards import card_for
@@ -189,9 +189,42 @@ def case_detail(
         if holds_task(principal, TaskFacts(item.unit_id, item.post_id, item.assignee_id))
     }
     return CaseDetail(
-        case=_summary(row, now, cal), form=case.form, step_results=case.step_results, reason=case.reason,
+        case=_summary(row, now, cal), matter_version_id=case.matter_version_id, form=case.form,
+        step_results=case.step_results, reason=case.reason,
         result_note=case.result_note, open_tasks=open_tasks, actions=actions, task_actions=task_actions,
+        oversight_actions=_oversight_actions(session, principal, case, facts, open_tasks),
     )
+
+
+def _oversight_actions(
+    session: Session, principal: Principal, case: Case, facts: CaseFacts, open_tasks: list[TaskItem]
+) -> list[str]:
+    """催办, 督办, 抄送 and 评价 as far as this person may take them now (the services check again)."""
+    status, found = CaseStatus(case.status), []
+    running = status in (CaseStatus.ACCEPTED, CaseStatus.IN_PROGRESS) and bool(open_tasks)
+    if running and can(principal, "urge", facts):
+        found.append("urge")
+    if status in OPEN_STATUSES and can(principal, "supervise", facts):
+        found.append("supervise")
+    held = [TaskFacts(t.unit_id, t.post_id, t.assignee_id) for t in open_tasks]
+    if can(principal, "copy", facts) or any(can(principal, "copy", facts, t) for t in held):
+        found.append("copy")
+    if status in (CaseStatus.CONCLUDED, CaseStatus.ARCHIVED) and can(principal, "rate", facts):
+        rated = session.scalar(select(Event.seq).where(Event.case_id == case.id, Event.type == "case.rated").limit(1))
+        if rated is None:
+            found.append("rate")
+    return found
+
+
+def case_attachments(session: Session, *, principal: Principal, case_id: int) -> list[AttachmentItem]:
+    """The files of a case (materials and later uploads), for those who may read the case."""
+    _readable(session, principal, case_id)
+    rows = session.scalars(select(Attachment).where(Attachment.case_id == case_id).order_by(Attachment.id))
+    return [
+        AttachmentItem(id=a.id, filename=a.filename, content_type=a.content_type, size=a.size,
+                       material_code=a.material_code, uploaded_at=a.uploaded_at)
+        for a in rows
+    ]
 
 
 def case_events(

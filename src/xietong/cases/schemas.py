@@ -70,8 +70,18 @@ class EventOut(BaseModel):
     hash: str
 
 
+class AttachmentItem(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    material_code: str | None
+    uploaded_at: datetime
+
+
 class CaseDetail(BaseModel):
     case: CaseSummary
+    matter_version_id: int
     form: dict[str, Any]
     step_results: dict[str, Any]
     reason: str | None
@@ -79,3 +89,4 @@ class CaseDetail(BaseModel):
     open_tasks: list[TaskItem]
     actions: list[str]  # case-level operations this person may take now
     task_actions: dict[int, list[str]]  # task id -> complete | claim
+    oversight_actions: list[str] = []  # urge | supervise | copy | rate, as far as this person may now

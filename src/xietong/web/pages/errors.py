@@ -39,6 +39,10 @@ def login_redirect(request: Request) -> Response:
 
 
 def error_page(request: Request, status: int, title: str, detail: str) -> Response:
+    """A Chinese error page; for an htmx request a small dialog with the message instead of a whole page."""
+    if is_htmx(request):
+        context = {"title": title, "detail": detail, "status": status}
+        return render(request, "errors/_dialog.html", context, status_code=status, partial=True)
     template = {403: "errors/403.html", 404: "errors/404.html"}.get(status, "errors/error.html")
     return render(request, template, {"title": title, "detail": detail, "status": status}, status_code=status)
 
