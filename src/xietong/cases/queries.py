@@ -331,3 +331,17 @@ def done(
     mine = and_(Task.completed_by_id == principal.id, Task.state == "completed")
     spec = _TaskList(mine, Task.completed_at, descending=True)
     return _task_page(session, spec, limit=limit, cursor=cursor, with_total=with_total, tz=tz, now=now)
+
+
+def last_application_form(session: Session, *, principal: Principal, local_matter_id: int) -> dict[str, Any]:
+    """The form of this person's latest application of the same matter (to prefill a new one), or ``{}``."""
+    if principal.id is None:
+        return {}
+    form = session.scalar(
+        select(Case.form)
+        .where(Case.local_matter_id == local_matter_id, Case.applicant_person_id == principal.id,
+               Case.submitted_at.is_not(None))
+        .order_by(Case.submitted_at.desc(), Case.id.desc())
+        .limit(1)
+    )
+    return dict(form or {})

@@ -16,11 +16,17 @@ from xietong.web.pages.rendering import CSRF_FIELD
 
 async def page_principal(request: Request) -> Principal:
     sent = request.headers.get(CSRF_HEADER)
+    form = None
     if sent is None and request.method not in SAFE_METHODS:
         form = await request.form()  # Starlette keeps the parsed form for the route's own Form() parameters
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else ""
-    return await run_in_threadpool(authenticate, request, csrf_sent=sent or "")
+    try:
+        return await run_in_threadpool(authenticate, request, csrf_sent=sent or "")
+    except Exception:
+        if form is not None:
+            await form.close()  # the route that would close its uploads' temporary files never runs
+        raise
 
 
 PagePrincipal = Annotated[Principal, Depends(page_principal)]

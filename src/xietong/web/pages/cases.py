@@ -95,8 +95,9 @@ def _dialog_context(session: Session, principal: Principal, detail: CaseDetail, 
     elif action.fields in ("transfer", "people"):
         task = next((t for t in detail.open_tasks if t.id == task_id), None)
         units = [task.unit_id] if task else [detail.case.handling_unit_id, detail.case.applicant_unit_id]
-        people = {p.id: p for u in units for p in people_in_unit(session, unit_id=u) if p.id != principal.id}
-        extra["people"] = sorted(people.values(), key=lambda p: p.name)
+        people = {p.id: (p.id, p.name) for u in units for p in people_in_unit(session, unit_id=u)
+                  if p.id != principal.id}
+        extra["people"] = [{"id": i, "name": n} for i, n in sorted(people.values(), key=lambda p: p[1])]
     elif action.fields == "resubmit":
         version = require_version(session, version_id=detail.matter_version_id)
         extra["schema"] = schema_of(version.form_schema)
@@ -140,7 +141,10 @@ def action_dialog(case_id: int, key: str, request: Request, principal: PagePrinc
 async def do_action(case_id: int, key: str, request: Request, principal: PagePrincipal, task: int | None = None
                     ) -> Response:
     data = await request.form()
-    return await _run_in_thread(request, principal, case_id, key, task, data)
+    try:
+        return await _run_in_thread(request, principal, case_id, key, task, data)
+    finally:
+        await data.close()  # uploaded files' temporary files
 
 
 async def _run_in_thread(request: Request, principal: Principal, case_id: int, key: str, task_id: int | None,

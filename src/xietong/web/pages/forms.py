@@ -24,8 +24,10 @@ def posted_form(schema: FormSchema, data: FormData) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for field in schema.fields:
         name = f"f.{field.key}"
-        if isinstance(field, FileField):
-            continue  # files travel as materials (m.<code>)
+        if isinstance(field, FileField):  # a file field holds the ids uploaded for its material
+            ids = [int(v) for v in data.getlist(f"m.{field.material}") if isinstance(v, str) and v.isdigit()]
+            if ids:
+                values[field.key] = ids
         if isinstance(field, SelectField) and field.multiple:
             chosen = [v for v in data.getlist(name) if isinstance(v, str) and v]
             if chosen:
