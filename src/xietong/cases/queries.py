@@ -46,6 +46,7 @@ class CaseFilter:
     handling_unit_id: int | None = None
     applicant_unit_id: int | None = None
     applicant_person_id: int | None = None  # 我的申请: the cases this person filed
+    handling_unit_ids: tuple[int, ...] = ()  # 待受理: cases handled by any of these units
     region_id: int | None = None
     statuses: tuple[str, ...] = ()
     submitted_from: datetime | None = None
@@ -66,6 +67,8 @@ class CaseFilter:
         clauses = [column == value for column, value in equal.items() if value is not None]
         if keyword:
             clauses.append(Case.search_text.contains(keyword, autoescape=True))
+        if self.handling_unit_ids:
+            clauses.append(Case.handling_unit_id.in_(self.handling_unit_ids))
         if self.statuses:
             clauses.append(Case.status.in_(self.statuses))
         if self.submitted_from is not None:

@@ -58,6 +58,16 @@ def _mine(session: Session, p: Principal, cursor: str | None, total: bool, tz: s
                               with_total=total, tz=tz)
 
 
+def _incoming(session: Session, p: Principal, cursor: str | None, total: bool, tz: str, f: dict[str, str]
+              ) -> Page[Any]:
+    """待受理: applications submitted to my units, waiting for someone to accept (or refuse) them."""
+    if not p.unit_ids:
+        return Page(items=[], total=0 if total else None)
+    filters = cases.CaseFilter(handling_unit_ids=tuple(sorted(p.unit_ids)), statuses=("submitted",))
+    return cases.search_cases(session, principal=p, filters=filters, limit=PAGE_SIZE, cursor=cursor,
+                              with_total=total, tz=tz)
+
+
 def _orders(session: Session, p: Principal, cursor: str | None, total: bool, tz: str, f: dict[str, str]
             ) -> Page[Any]:
     state = f.get("state") or None
@@ -70,6 +80,7 @@ TABS = {
     tab.key: tab
     for tab in (
         Tab("todo", "我的待办", "workbench/_todo_rows.html", _todo),
+        Tab("incoming", "待受理", "workbench/_case_rows.html", _incoming),
         Tab("done", "我的已办", "workbench/_done_rows.html", _done),
         Tab("copied", "抄送我的", "workbench/_copied_rows.html", _copied),
         Tab("mine", "我的申请", "workbench/_case_rows.html", _mine),

@@ -5,8 +5,10 @@
   // A dialog fragment swapped into #dialog-slot opens as a modal and focuses its first field.
   function openDialogs(root) {
     root.querySelectorAll("dialog[data-modal]").forEach(function (dialog) {
-      if (!dialog.open && typeof dialog.showModal === "function") {
-        dialog.removeAttribute("open");
+      // It arrives open (so it works without this script); reopen it as a modal, above everything.
+      if (!dialog.dataset.shown && typeof dialog.showModal === "function") {
+        dialog.dataset.shown = "1";
+        if (dialog.open) { dialog.close(); }
         dialog.showModal();
       }
       var first = dialog.querySelector("[autofocus], textarea, input:not([type=hidden]), select, button");
