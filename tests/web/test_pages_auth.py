@@ -94,3 +94,4 @@ def test_demo_log_ins_are_listed_only_in_demo_mode(api: Api, settings: Settings,
         assert "演示账号" not in TestClient(production).get("/login").text
     finally:
         production.state.engine.dispose()
+

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.factories import joint_approval_process, publish_matter
-from tests.web.browser import SCREENSHOTS, VIEWPORTS, chromium, served
+from tests.web.browser import SCREENSHOTS, VIEWPORTS, chromium, missing_browser, served
 from tests.web.conftest import PASSWORD, Api
 from xietong.config import Settings
 from xietong.db.session import unit_of_work
@@ -162,3 +162,12 @@ def test_a_case_from_application_to_rating_in_the_browser(api: Api, site: tuple[
     assert "已办结" in text and "退回到：受理审查" in text and "意见：人社审查通过。" in text
     assert watcher.locator("button[data-action=approve]").count() == 0  # reads, may not decide
     flow.shot(watcher, "supervisor")
+
+
+def test_browser_tests_fail_in_ci_and_skip_elsewhere_when_the_browser_is_missing(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="浏览器测试无法运行"):
+        missing_browser("没有找到 chromium")
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception):
+        missing_browser("没有找到 chromium")

@@ -48,3 +48,15 @@ def test_load_more_pages_with_the_keyset_cursor_without_repeats(api: Api) -> Non
     assert "<html" not in rest.text  # a fragment: just the next rows
     seen += re.findall(r'<a href="/cases/(\d+)">', rest.text)
     assert sorted(int(s) for s in seen) == sorted(made) and "加载更多" not in rest.text
+
+
+def test_the_to_do_sorts_by_due_time_when_asked(api: Api) -> None:
+    for title in ("排序一", "排序二"):  # two accepted cases whose steps fall due one after the other
+        case_id = submit(api.login("finance.clerk.0"), api, title=title, unit="finance")["id"]
+        api.login("staffing.clerk.0").post(f"/api/v1/cases/{case_id}/accept")
+    client = page_login(api, "staffing.clerk.0", htmx=False)
+    by_due = client.get("/workbench?sort=due")
+    assert by_due.status_code == 200 and '<option value="due" selected>' in by_due.text
+    items = api.login("staffing.clerk.0").get("/api/v1/tasks/todo?limit=200").json()["items"]
+    expected = [t["case_id"] for t in sorted(items, key=lambda t: (t["due_at"] is None, t["due_at"] or "", t["id"]))]
+    assert _todo_cases(by_due.text) == expected[:20]

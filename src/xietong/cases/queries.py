@@ -319,10 +319,11 @@ def _task_page(
 
 def todo(
     session: Session, *, principal: Principal, limit: int = 50, cursor: str | None = None,
-    with_total: bool = False, tz: str = "Asia/Shanghai", now: datetime | None = None,
+    with_total: bool = False, tz: str = "Asia/Shanghai", now: datetime | None = None, by_due: bool = False,
 ) -> Page[TaskItem]:
-    """我的待办: the open tasks this person holds, oldest first (first in, first handled)."""
-    spec = _TaskList(_held_by(principal), Task.created_at, descending=False)
+    """我的待办: the open tasks this person holds, oldest first (first in, first handled) — or, ``by_due``,
+    the step due soonest first (steps without a due time of their own last)."""
+    spec = _TaskList(_held_by(principal), Task.due_at if by_due else Task.created_at, descending=False)
     return _task_page(session, spec, limit=limit, cursor=cursor, with_total=with_total, tz=tz, now=now)
 
 

@@ -35,7 +35,8 @@ class Tab:
 
 
 def _todo(session: Session, p: Principal, cursor: str | None, total: bool, tz: str, f: dict[str, str]) -> Page[Any]:
-    return cases.todo(session, principal=p, limit=PAGE_SIZE, cursor=cursor, with_total=total, tz=tz)
+    return cases.todo(session, principal=p, limit=PAGE_SIZE, cursor=cursor, with_total=total, tz=tz,
+                      by_due=f.get("sort") == "due")
 
 
 def _done(session: Session, p: Principal, cursor: str | None, total: bool, tz: str, f: dict[str, str]) -> Page[Any]:
@@ -87,7 +88,7 @@ TABS = {
         Tab("orders", "督办单", "workbench/_order_rows.html", _orders),
     )
 }
-FILTER_KEYS = ("keyword", "status", "unread", "state")
+FILTER_KEYS = ("keyword", "status", "unread", "state", "sort")
 
 
 def _filters(request: Request) -> dict[str, str]:
