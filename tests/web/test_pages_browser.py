@@ -77,9 +77,10 @@ class Flow:
         return page
 
     def act(self, page: Any, action: str, *, fill: dict[str, str] | None = None, check: tuple[str, ...] = (),
-            shot: str | None = None) -> None:
+            shot: str | None = None, reopen: bool = True) -> None:
         """Open an action's dialog, fill it in and confirm; the page reloads with the case's new state."""
-        page.locator(f"button[data-action={action}]").first.click()
+        if reopen:
+            page.locator(f"button[data-action={action}]").first.click()
         dialog = page.locator("dialog[open]")
         dialog.wait_for()
         for selector, value in (fill or {}).items():
@@ -124,7 +125,18 @@ def test_a_case_from_application_to_rating_in_the_browser(api: Api, site: tuple[
     desk.goto(f"{base}/workbench?tab=incoming")
     with desk.expect_navigation():
         desk.click(f'a[href="/cases/{case_id}"]')
-    flow.act(desk, "supplement", fill={"#d-items": "请补充编制测算表"})
+    desk.click("button[data-action=supplement]")  # keyboard: Esc closes the dialog, focus goes back
+    desk.locator("dialog[open]").wait_for()
+    desk.wait_for_function("document.activeElement && document.activeElement.id === 'd-items'")  # focus in it
+    desk.keyboard.press("Escape")
+    desk.locator("dialog").wait_for(state="detached")
+    desk.wait_for_function("document.activeElement && document.activeElement.dataset.action === 'supplement'")
+    desk.keyboard.press("Enter")  # the focused button opens it again; an empty request is refused in place
+    desk.locator("dialog[open]").wait_for()
+    desk.locator("dialog[open] button[type=submit]").click()
+    desk.locator("dialog[open] #err-items").wait_for()
+    assert "请逐行写明需要补正的内容" in desk.locator("dialog[open]").inner_text()
+    flow.act(desk, "supplement", fill={"#d-items": "请补充编制测算表"}, reopen=False)
     page = flow.open_case(applicant, case_id)
     assert "补正：请补充编制测算表" in page.content()
     flow.act(page, "resubmit", fill={"#f-title": f"浏览器里的申请（{viewport}，已补正）", "#d-note": "已补充测算表"})

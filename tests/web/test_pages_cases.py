@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
+from tests.engine.test_nodes__multi import CLERKS, sign_process
+from tests.factories import publish_matter
 from tests.web.conftest import Api, submit
 from tests.web.page_client import page_login
+from xietong.db.session import unit_of_work
 
 
 def _buttons(html: str) -> set[str]:
@@ -100,3 +104,31 @@ def test_supplement_then_the_applicant_corrects_the_form_and_resubmits(api: Api)
     assert _post(applicant, case_id, "resubmit", {"f.title": "补正后的申请", "note": "已补充"}).status_code == 204
     detail = api.login("staffing.clerk.0").get(f"/api/v1/cases/{case_id}").json()
     assert detail["case"]["status"] == "submitted" and detail["form"]["title"] == "补正后的申请"
+
+
+def test_add_signers_is_offered_on_a_countersign_step_only_and_copy_picks_people(api: Api, db_engine: Engine) -> None:
+    with unit_of_work(db_engine) as session:
+        matter_id = publish_matter(session, api.city, sign_process(CLERKS, {"mode": "all"})).id
+    body = {"local_matter_id": matter_id, "applicant_unit_id": api.city.units["hr_social"].id,
+            "form": {"title": "会签加签"}}
+    case_id = api.login("hr_social.clerk.0").post("/api/v1/cases", json=body).json()["id"]
+    api.login("staffing.clerk.0").post(f"/api/v1/cases/{case_id}/accept")
+    signer = page_login(api, "finance.clerk.0")
+    page = signer.get(f"/cases/{case_id}", headers={"HX-Request": ""}).text
+    assert {"approve", "add_signers"} <= _buttons(page)
+    task = _task_of(page, "add_signers")
+    picker = signer.get(f"/cases/{case_id}/actions/add_signers?task={task}").text
+    extra = api.city.person("hr_social", "clerk", 1)
+    assert f'value="{extra.id}"' in picker and "<legend>选择人员</legend>" in picker
+    assert _post(signer, case_id, "add_signers", {}, task).status_code == 422
+    assert _post(signer, case_id, "add_signers", {"person_ids": str(extra.id)}, task).status_code == 204
+    now = page_login(api, extra).get(f"/cases/{case_id}", headers={"HX-Request": ""}).text
+    assert "approve" in _buttons(now) and "加签" in now
+    plain = page_login(api, "staffing.clerk.0").get(f"/cases/{case_id}", headers={"HX-Request": ""}).text
+    assert "add_signers" not in _buttons(plain)  # not a signer of the step
+    copy = signer.get(f"/cases/{case_id}/actions/copy").text
+    office = api.city.person("staffing", "leader_in_charge")
+    assert f'value="{office.id}"' in copy
+    assert _post(signer, case_id, "copy", {"person_ids": str(office.id), "note": "请阅"}).status_code == 204
+    copied = page_login(api, office, htmx=False).get("/workbench?tab=copied").text
+    assert f'href="/cases/{case_id}"' in copied and "未阅" in copied

@@ -60,3 +60,15 @@ def test_the_to_do_sorts_by_due_time_when_asked(api: Api) -> None:
     items = api.login("staffing.clerk.0").get("/api/v1/tasks/todo?limit=200").json()["items"]
     expected = [t["case_id"] for t in sorted(items, key=lambda t: (t["due_at"] is None, t["due_at"] or "", t["id"]))]
     assert _todo_cases(by_due.text) == expected[:20]
+
+
+def test_supervision_orders_show_for_the_unit_addressed_and_for_the_supervisor_who_issued_them(api: Api) -> None:
+    case_id = submit(api.login("finance.clerk.0"), api, title="督办测试")["id"]
+    api.login("staffing.clerk.0").post(f"/api/v1/cases/{case_id}/accept")
+    supervisor = page_login(api, api.reform)
+    done = supervisor.post(f"/cases/{case_id}/actions/supervise", data={"content": "请加快办理", "days": "3"})
+    assert done.status_code == 204, done.text
+    issued = page_login(api, api.reform, htmx=False).get("/workbench?tab=orders&who=issued").text
+    assert "督办：请加快办理" in issued and f'href="/cases/{case_id}"' in issued
+    addressed = page_login(api, "staffing.clerk.1", htmx=False).get("/workbench?tab=orders").text
+    assert "督办：请加快办理" in addressed and "待答复" in addressed

@@ -59,28 +59,32 @@ def case_page(case_id: int, request: Request, principal: PagePrincipal) -> Respo
         "more_events": events.next_cursor is not None, "files": files,
         "diagram": diagram.diagram(process, done=done, current=current), "state_labels": diagram.STATE_LABELS,
         "case_buttons": [ACTIONS[a] for a in (*detail.actions, *detail.oversight_actions) if a in ACTIONS],
-        "task_buttons": _task_buttons(detail), "step_names": names, "labels": labels,
+        "task_buttons": _task_buttons(detail, _multi_nodes(process)), "step_names": names, "labels": labels,
     }
     return render(request, "cases/page.html", context)
 
 
-def _task_buttons(detail: CaseDetail) -> list[tuple[Any, list[Action]]]:
+def _multi_nodes(process: dict[str, Any]) -> set[str]:
+    """Steps signed by several people (会签/或签): where 加签 makes sense."""
+    return {str(n["id"]) for n in process.get("nodes", []) if n.get("multi")}
+
+
+def _task_buttons(detail: CaseDetail, multi: set[str]) -> list[tuple[Any, list[Action]]]:
     rows = []
     for task in detail.open_tasks:
         allowed = detail.task_actions.get(task.id, [])
         buttons = [ACTIONS[k] for a in allowed for k in TASK_BUTTONS.get(a, ())]
+        if task.node_id in multi and "complete" in allowed:
+            buttons.append(ACTIONS["add_signers"])
         if buttons:
             rows.append((task, buttons))
     return rows
 
 
-def _allowed(detail: CaseDetail, action: Action, task_id: int | None) -> bool:
+def _allowed(detail: CaseDetail, action: Action, task_id: int | None, multi: set[str]) -> bool:
     """The dialog is only offered for what the page would show as a button (the service checks again)."""
     if action.on_task:
-        names = {k for a in detail.task_actions.get(task_id or 0, []) for k in TASK_BUTTONS.get(a, ())}
-        if action.key == "add_signers":
-            return any(t.id == task_id for t in detail.open_tasks) and task_id in detail.task_actions
-        return action.key in names
+        return any(action in buttons for task, buttons in _task_buttons(detail, multi) if task.id == task_id)
     return action.key in detail.actions or action.key in detail.oversight_actions
 
 
@@ -93,8 +97,12 @@ def _dialog_context(session: Session, principal: Principal, detail: CaseDetail, 
     elif action.fields == "return":
         extra["targets"] = cases.return_targets(session, principal=principal, task_id=task_id or 0)
     elif action.fields in ("transfer", "people"):
-        task = next((t for t in detail.open_tasks if t.id == task_id), None)
-        units = [task.unit_id] if task else [detail.case.handling_unit_id, detail.case.applicant_unit_id]
+        if action.key == "transfer":  # 转办 stays in the step's unit
+            units = [t.unit_id for t in detail.open_tasks if t.id == task_id]
+        else:  # 抄送 and 加签: the units taking part now
+            c = detail.case
+            units = [c.handling_unit_id, c.applicant_unit_id, *(t.unit_id for t in detail.open_tasks)]
+        units = list(dict.fromkeys(units))
         people = {p.id: (p.id, p.name) for u in units for p in people_in_unit(session, unit_id=u)
                   if p.id != principal.id}
         extra["people"] = [{"id": i, "name": n} for i, n in sorted(people.values(), key=lambda p: p[1])]
@@ -112,7 +120,8 @@ def _load(request: Request, principal: Principal, case_id: int, key: str, task_i
         raise NotFound(code="action_not_found", detail="没有这个操作")
     with reading(request) as session:
         detail = queries.case_detail(session, principal=principal, case_id=case_id, tz=settings_of(request).timezone)
-        if not _allowed(detail, action, task_id):
+        multi = _multi_nodes(process_of_version(session, version_id=detail.matter_version_id))
+        if not _allowed(detail, action, task_id, multi):
             raise NotFound(code="action_not_available", detail="该操作当前不可用（可能已被他人办理），请刷新页面")
         extra = _dialog_context(session, principal, detail, action, task_id)
     return action, detail, extra

@@ -72,7 +72,8 @@ def _incoming(session: Session, p: Principal, cursor: str | None, total: bool, t
 def _orders(session: Session, p: Principal, cursor: str | None, total: bool, tz: str, f: dict[str, str]
             ) -> Page[Any]:
     state = f.get("state") or None
-    return oversight.orders(session, principal=p, mine="addressed", state=state if state in ORDER_STATES else None,
+    mine = "issued" if f.get("who") == "issued" else "addressed"  # 我下达的 (supervisors) or 发给我单位的
+    return oversight.orders(session, principal=p, mine=mine, state=state if state in ORDER_STATES else None,
                             limit=PAGE_SIZE, cursor=cursor, with_total=total)
 
 
@@ -88,7 +89,7 @@ TABS = {
         Tab("orders", "督办单", "workbench/_order_rows.html", _orders),
     )
 }
-FILTER_KEYS = ("keyword", "status", "unread", "state", "sort")
+FILTER_KEYS = ("keyword", "status", "unread", "state", "sort", "who")
 
 
 def _filters(request: Request) -> dict[str, str]:

@@ -8,14 +8,36 @@
       // It arrives open (so it works without this script); reopen it as a modal, above everything.
       if (!dialog.dataset.shown && typeof dialog.showModal === "function") {
         dialog.dataset.shown = "1";
-        if (dialog.open) { dialog.close(); }
+        if (dialog.open) { dialog.dataset.reopening = "1"; dialog.close(); }
         dialog.showModal();
       }
-      var first = dialog.querySelector("[autofocus], textarea, input:not([type=hidden]), select, button");
+      var first = dialog.querySelector("[autofocus]") ||
+        dialog.querySelector("textarea, input:not([type=hidden]), select") || dialog.querySelector("button");
       if (first) { first.focus(); }
     });
   }
 
+  // The button that asked for a dialog gets the focus back when it closes (Esc, 取消 or after an error).
+  var opener = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.elt instanceof HTMLButtonElement && event.detail.elt.hasAttribute("data-action")) {
+      opener = event.detail.elt;
+    }
+  });
+  document.addEventListener("close", function (event) {
+    var dialog = event.target;
+    if (!(dialog instanceof HTMLDialogElement)) { return; }
+    if (dialog.dataset.reopening) { delete dialog.dataset.reopening; return; }  // our own close-then-showModal
+    if (dialog.dataset.shown && !dialog.dataset.replacing) {
+      dialog.remove();
+      if (opener && document.body.contains(opener)) { opener.focus(); }
+    }
+  }, true);
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    // a dialog re-rendered with its errors replaces the open one: that is not the person closing it
+    var old = event.detail.target && event.detail.target.querySelector("dialog");
+    if (old) { old.dataset.replacing = "1"; }
+  });
   document.addEventListener("htmx:afterSettle", function (event) { openDialogs(event.detail.elt.parentNode || document); });
   document.addEventListener("DOMContentLoaded", function () { openDialogs(document); });
 
@@ -25,7 +47,7 @@
     var closer = target.closest("[data-close]");
     if (closer) {
       var dialog = closer.closest("dialog");
-      if (dialog) { dialog.close(); dialog.remove(); }
+      if (dialog) { dialog.close(); }
       event.preventDefault();
       return;
     }
