@@ -72,3 +72,24 @@ def test_supervision_orders_show_for_the_unit_addressed_and_for_the_supervisor_w
     assert "督办：请加快办理" in issued and f'href="/cases/{case_id}"' in issued
     addressed = page_login(api, "staffing.clerk.1", htmx=False).get("/workbench?tab=orders").text
     assert "督办：请加快办理" in addressed and "待答复" in addressed
+
+
+def test_an_order_is_answered_by_the_unit_and_closed_by_the_supervisor_on_the_case_page(api: Api) -> None:
+    case_id = submit(api.login("finance.clerk.0"), api, title="督办答复")["id"]
+    api.login("staffing.clerk.0").post(f"/api/v1/cases/{case_id}/accept")
+    supervisor = page_login(api, api.reform)
+    assert supervisor.post(f"/cases/{case_id}/actions/supervise", data={"content": "请说明进度", "days": "2"}
+                           ).status_code == 204
+    unit = page_login(api, "staffing.clerk.1")
+    page = unit.get(f"/cases/{case_id}", headers={"HX-Request": ""}).text
+    order = int(re.search(r'/actions/answer\?order=(\d+)"', page).group(1))  # type: ignore[union-attr]
+    assert "close_order" not in page  # the unit answers; only the supervisor closes
+    empty = unit.post(f"/cases/{case_id}/actions/answer?order={order}", data={"answer": ""})
+    assert empty.status_code == 422 and 'id="err-answer"' in empty.text
+    assert unit.post(f"/cases/{case_id}/actions/answer?order={order}", data={"answer": "本周内办结"}
+                     ).status_code == 204
+    seen = supervisor.get(f"/cases/{case_id}", headers={"HX-Request": ""}).text
+    assert "答复：本周内办结" in seen and f"/actions/close_order?order={order}" in seen
+    assert supervisor.post(f"/cases/{case_id}/actions/close_order?order={order}").status_code == 204
+    assert "已办结" in supervisor.get(f"/cases/{case_id}", headers={"HX-Request": ""}).text
+    assert unit.get(f"/cases/{case_id}/actions/answer?order={order}").status_code == 404  # closed: no longer offered

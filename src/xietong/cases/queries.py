@@ -212,6 +212,7 @@ def _oversight_actions(
     held = [TaskFacts(t.unit_id, t.post_id, t.assignee_id) for t in open_tasks]
     if can(principal, "copy", facts) or any(can(principal, "copy", facts, t) for t in held):
         found.append("copy")
+    found += [a for a in ("answer_order", "close_order") if can(principal, a, facts)]  # on the case's orders
     if status in (CaseStatus.CONCLUDED, CaseStatus.ARCHIVED) and can(principal, "rate", facts):
         rated = session.scalar(select(Event.seq).where(Event.case_id == case.id, Event.type == "case.rated").limit(1))
         if rated is None:

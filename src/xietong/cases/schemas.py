@@ -89,4 +89,5 @@ class CaseDetail(BaseModel):
     open_tasks: list[TaskItem]
     actions: list[str]  # case-level operations this person may take now
     task_actions: dict[int, list[str]]  # task id -> complete | claim
-    oversight_actions: list[str] = []  # urge | supervise | copy | rate, as far as this person may now
+    oversight_actions: list[str] = []  # urge | supervise | copy | rate | answer_order | close_order, as far
+    # as this person may now

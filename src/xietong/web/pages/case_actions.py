@@ -26,7 +26,7 @@ class Call:
 
     principal: Principal
     case_id: int
-    task_id: int | None
+    task_id: int | None  # the task — or, for an order's operation, the order
     form: dict[str, Any]
     tz: str
     urge_interval_minutes: int
@@ -57,6 +57,7 @@ class Action:
     run: Run
     on_task: bool = False  # a task's operation (needs ?task=) rather than the case's
     style: str = ""
+    on_order: bool = False  # an order's operation (needs ?order=): 答复, 认可, 退回答复
 
 
 def _choose(call: Call, key: str, allowed: dict[str, str], message: str) -> str:
@@ -178,6 +179,19 @@ def _copy(s: Session, c: Call) -> object:
                                note=c.text("note"), tz=c.tz)
 
 
+def _answer(s: Session, c: Call) -> object:
+    return oversight.answer_order(s, principal=c.principal, order_id=c.task, answer=c.text("answer"), tz=c.tz)
+
+
+def _close(s: Session, c: Call) -> object:
+    return oversight.close_order(s, principal=c.principal, order_id=c.task, tz=c.tz)
+
+
+def _send_back(s: Session, c: Call) -> object:
+    return oversight.send_back_order(s, principal=c.principal, order_id=c.task, reason=_required(c, "reason"),
+                                     tz=c.tz)
+
+
 def _required(call: Call, key: str) -> str:
     value = call.text(key)
     if not value:
@@ -208,8 +222,13 @@ ACTIONS: dict[str, Action] = {
         Action("urge", "催办", "note", _urge),
         Action("supervise", "督办", "supervise", _supervise),
         Action("copy", "抄送", "people", _copy),
+        Action("answer", "答复", "answer", _answer, style="primary", on_order=True),
+        Action("close_order", "认可答复", "confirm", _close, style="primary", on_order=True),
+        Action("send_back", "退回答复", "reason", _send_back, on_order=True),
     )
 }
+# An order's operations: by the unit it is addressed to (answer), by whoever may close orders (the rest).
+ORDER_BUTTONS = {"open": {"answer_order": ("answer",)}, "answered": {"close_order": ("close_order", "send_back")}}
 # task_actions from the case detail name the operation; "complete" is offered as its two decisions
 TASK_BUTTONS = {"claim": ("claim",), "complete": ("approve", "deny"), "return": ("return",),
                 "transfer": ("transfer",)}

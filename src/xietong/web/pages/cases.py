@@ -16,14 +16,16 @@ from xietong.cases.schemas import CaseDetail
 from xietong.catalog.queries import process_of_version, require_version
 from xietong.directory.service import people_in_unit
 from xietong.errors import DomainError, NotFound
+from xietong.oversight import queries as oversight_queries
 from xietong.oversight import service as oversight
 from xietong.oversight.enums import LEVEL_LABELS
+from xietong.oversight.schemas import OrderOut
 from xietong.security.principal import Principal
 from xietong.web.api.oversight import note_copy_read
 from xietong.web.deps import reading, settings_of, writing
 from xietong.web.pages import diagram, timeline
 from xietong.web.pages.access import PagePrincipal
-from xietong.web.pages.case_actions import ACTIONS, RESULTS, TASK_BUTTONS, Action, Call
+from xietong.web.pages.case_actions import ACTIONS, ORDER_BUTTONS, RESULTS, TASK_BUTTONS, Action, Call
 from xietong.web.pages.forms import field_errors, posted_form, posted_materials, schema_of
 from xietong.web.pages.rendering import is_htmx, render
 from xietong.web.problems import STATUS_BY_KIND
@@ -43,6 +45,7 @@ def case_page(case_id: int, request: Request, principal: PagePrincipal) -> Respo
         detail = queries.case_detail(session, principal=principal, case_id=case_id, tz=tz)
         events = queries.case_events(session, principal=principal, case_id=case_id, limit=TIMELINE_LIMIT)
         files = queries.case_attachments(session, principal=principal, case_id=case_id)
+        orders = oversight_queries.case_orders(session, principal=principal, case_id=case_id)
         process = process_of_version(session, version_id=detail.matter_version_id)
         version = require_version(session, version_id=detail.matter_version_id)
         labels = {f.key: f.label for f in schema_of(version.form_schema).fields}
@@ -58,7 +61,9 @@ def case_page(case_id: int, request: Request, principal: PagePrincipal) -> Respo
         "detail": detail, "c": detail.case, "entries": timeline.entries(events.items, names),
         "more_events": events.next_cursor is not None, "files": files,
         "diagram": diagram.diagram(process, done=done, current=current), "state_labels": diagram.STATE_LABELS,
-        "case_buttons": [ACTIONS[a] for a in (*detail.actions, *detail.oversight_actions) if a in ACTIONS],
+        "case_buttons": [ACTIONS[a] for a in (*detail.actions, *detail.oversight_actions)
+                         if a in ACTIONS and not ACTIONS[a].on_order],
+        "orders": [(o, _order_buttons(detail, o)) for o in orders],
         "task_buttons": _task_buttons(detail, _multi_nodes(process)), "step_names": names, "labels": labels,
     }
     return render(request, "cases/page.html", context)
@@ -81,8 +86,16 @@ def _task_buttons(detail: CaseDetail, multi: set[str]) -> list[tuple[Any, list[A
     return rows
 
 
-def _allowed(detail: CaseDetail, action: Action, task_id: int | None, multi: set[str]) -> bool:
+def _order_buttons(detail: CaseDetail, order: OrderOut) -> list[Action]:
+    rules = ORDER_BUTTONS.get(order.state, {})
+    return [ACTIONS[k] for gate, keys in rules.items() if gate in detail.oversight_actions for k in keys]
+
+
+def _allowed(detail: CaseDetail, action: Action, task_id: int | None, multi: set[str],
+             orders: list[OrderOut]) -> bool:
     """The dialog is only offered for what the page would show as a button (the service checks again)."""
+    if action.on_order:
+        return any(o.id == task_id and action in _order_buttons(detail, o) for o in orders)
     if action.on_task:
         return any(action in buttons for task, buttons in _task_buttons(detail, multi) if task.id == task_id)
     return action.key in detail.actions or action.key in detail.oversight_actions
@@ -121,7 +134,8 @@ def _load(request: Request, principal: Principal, case_id: int, key: str, task_i
     with reading(request) as session:
         detail = queries.case_detail(session, principal=principal, case_id=case_id, tz=settings_of(request).timezone)
         multi = _multi_nodes(process_of_version(session, version_id=detail.matter_version_id))
-        if not _allowed(detail, action, task_id, multi):
+        orders = oversight_queries.case_orders(session, principal=principal, case_id=case_id) if action.on_order else []
+        if not _allowed(detail, action, task_id, multi, orders):
             raise NotFound(code="action_not_available", detail="该操作当前不可用（可能已被他人办理），请刷新页面")
         extra = _dialog_context(session, principal, detail, action, task_id)
     return action, detail, extra
@@ -140,18 +154,19 @@ def _dialog(request: Request, action: Action, detail: CaseDetail, task_id: int |
 
 
 @router.get("/cases/{case_id}/actions/{key}", include_in_schema=False)
-def action_dialog(case_id: int, key: str, request: Request, principal: PagePrincipal, task: int | None = None
-                  ) -> Response:
-    action, detail, extra = _load(request, principal, case_id, key, task)
-    return _dialog(request, action, detail, task, extra)
+def action_dialog(case_id: int, key: str, request: Request, principal: PagePrincipal, task: int | None = None,
+                  order: int | None = None) -> Response:
+    target = order if order is not None else task
+    action, detail, extra = _load(request, principal, case_id, key, target)
+    return _dialog(request, action, detail, target, extra)
 
 
 @router.post("/cases/{case_id}/actions/{key}", include_in_schema=False)
-async def do_action(case_id: int, key: str, request: Request, principal: PagePrincipal, task: int | None = None
-                    ) -> Response:
+async def do_action(case_id: int, key: str, request: Request, principal: PagePrincipal, task: int | None = None,
+                    order: int | None = None) -> Response:
     data = await request.form()
     try:
-        return await _run_in_thread(request, principal, case_id, key, task, data)
+        return await _run_in_thread(request, principal, case_id, key, order if order is not None else task, data)
     finally:
         await data.close()  # uploaded files' temporary files
 

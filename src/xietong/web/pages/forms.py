@@ -85,4 +85,6 @@ def field_errors(error: DomainError, form_keys: frozenset[str] = frozenset()) ->
 
 
 # A dialog's own inputs: a service error whose code starts with one of them (reason_required) belongs to it.
-DIALOG_INPUTS = frozenset({"reason", "opinion", "note", "comment", "content", "items", "target", "level", "result"})
+DIALOG_INPUTS = frozenset({
+    "reason", "opinion", "note", "comment", "content", "items", "target", "level", "result", "answer",
+})
