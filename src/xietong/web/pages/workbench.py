@@ -4,7 +4,7 @@ orders addressed to my units — each a keyset-paged list from the same queries 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -27,54 +27,62 @@ Cursor = Annotated[str | None, Query(max_length=500)]
 
 
 @dataclass(frozen=True)
+class Ask:
+    """What one list is asked for: a page after ``cursor`` (or one row, just to count), filtered."""
+
+    cursor: str | None = None
+    total: bool = False
+    tz: str = "Asia/Shanghai"
+    filters: dict[str, str] = field(default_factory=dict)
+    limit: int = PAGE_SIZE
+
+
+@dataclass(frozen=True)
 class Tab:
     key: str
     label: str
     rows: str  # the partial that renders one page of items
-    fetch: Callable[[Session, Principal, str | None, bool, str, dict[str, str]], Page[Any]]
+    fetch: Callable[[Session, Principal, Ask], Page[Any]]
 
 
-def _todo(session: Session, p: Principal, cursor: str | None, total: bool, tz: str, f: dict[str, str]) -> Page[Any]:
-    return cases.todo(session, principal=p, limit=PAGE_SIZE, cursor=cursor, with_total=total, tz=tz,
-                      by_due=f.get("sort") == "due")
+def _todo(session: Session, p: Principal, a: Ask) -> Page[Any]:
+    return cases.todo(session, principal=p, limit=a.limit, cursor=a.cursor, with_total=a.total, tz=a.tz,
+                      by_due=a.filters.get("sort") == "due")
 
 
-def _done(session: Session, p: Principal, cursor: str | None, total: bool, tz: str, f: dict[str, str]) -> Page[Any]:
-    return cases.done(session, principal=p, limit=PAGE_SIZE, cursor=cursor, with_total=total, tz=tz)
+def _done(session: Session, p: Principal, a: Ask) -> Page[Any]:
+    return cases.done(session, principal=p, limit=a.limit, cursor=a.cursor, with_total=a.total, tz=a.tz)
 
 
-def _copied(session: Session, p: Principal, cursor: str | None, total: bool, tz: str, f: dict[str, str]
-            ) -> Page[Any]:
-    unread = True if f.get("unread") == "1" else None
-    return oversight.copied_to_me(session, principal=p, unread=unread, limit=PAGE_SIZE, cursor=cursor,
-                                  with_total=total)
+def _copied(session: Session, p: Principal, a: Ask) -> Page[Any]:
+    unread = True if a.filters.get("unread") == "1" else None
+    return oversight.copied_to_me(session, principal=p, unread=unread, limit=a.limit, cursor=a.cursor,
+                                  with_total=a.total)
 
 
-def _mine(session: Session, p: Principal, cursor: str | None, total: bool, tz: str, f: dict[str, str]) -> Page[Any]:
-    status = f.get("status", "")
+def _mine(session: Session, p: Principal, a: Ask) -> Page[Any]:
+    status = a.filters.get("status", "")
     filters = cases.CaseFilter(
-        keyword=f.get("keyword", ""), applicant_person_id=person_id(p), statuses=(status,) if status else (),
+        keyword=a.filters.get("keyword", ""), applicant_person_id=person_id(p), statuses=(status,) if status else (),
     )
-    return cases.search_cases(session, principal=p, filters=filters, limit=PAGE_SIZE, cursor=cursor,
-                              with_total=total, tz=tz)
+    return cases.search_cases(session, principal=p, filters=filters, limit=a.limit, cursor=a.cursor,
+                              with_total=a.total, tz=a.tz)
 
 
-def _incoming(session: Session, p: Principal, cursor: str | None, total: bool, tz: str, f: dict[str, str]
-              ) -> Page[Any]:
+def _incoming(session: Session, p: Principal, a: Ask) -> Page[Any]:
     """待受理: applications submitted to my units, waiting for someone to accept (or refuse) them."""
     if not p.unit_ids:
-        return Page(items=[], total=0 if total else None)
+        return Page(items=[], total=0 if a.total else None)
     filters = cases.CaseFilter(handling_unit_ids=tuple(sorted(p.unit_ids)), statuses=("submitted",))
-    return cases.search_cases(session, principal=p, filters=filters, limit=PAGE_SIZE, cursor=cursor,
-                              with_total=total, tz=tz)
+    return cases.search_cases(session, principal=p, filters=filters, limit=a.limit, cursor=a.cursor,
+                              with_total=a.total, tz=a.tz)
 
 
-def _orders(session: Session, p: Principal, cursor: str | None, total: bool, tz: str, f: dict[str, str]
-            ) -> Page[Any]:
-    state = f.get("state") or None
-    mine = "issued" if f.get("who") == "issued" else "addressed"  # 我下达的 (supervisors) or 发给我单位的
+def _orders(session: Session, p: Principal, a: Ask) -> Page[Any]:
+    state = a.filters.get("state") or None
+    mine = "issued" if a.filters.get("who") == "issued" else "addressed"  # 我下达的 (supervisors) or 发给我单位的
     return oversight.orders(session, principal=p, mine=mine, state=state if state in ORDER_STATES else None,
-                            limit=PAGE_SIZE, cursor=cursor, with_total=total)
+                            limit=a.limit, cursor=a.cursor, with_total=a.total)
 
 
 ORDER_STATES = {"open": "待答复", "answered": "已答复", "closed": "已办结", "overdue": "已逾期"}
@@ -102,10 +110,10 @@ def workbench(request: Request, principal: PagePrincipal, tab: str = "todo", cur
         raise NotFound(code="tab_not_found", detail="没有这个栏目")
     current, filters, tz = TABS[tab], _filters(request), settings_of(request).timezone
     with reading(request) as session:
-        page = current.fetch(session, principal, cursor, False, tz, filters)
+        page = current.fetch(session, principal, Ask(cursor=cursor, tz=tz, filters=filters))
         if is_htmx(request):  # "加载更多": just the next page of rows
             return render(request, current.rows, _list_context(tab, page, filters), partial=True)
-        counts = {key: t.fetch(session, principal, None, True, tz, {}).total for key, t in TABS.items()}
+        counts = {key: t.fetch(session, principal, Ask(total=True, tz=tz, limit=1)).total for key, t in TABS.items()}
     context = {
         "tabs": TABS, "tab": tab, "counts": counts, **_list_context(tab, page, filters),
         "statuses": [(s.value, STATUS_LABELS[s]) for s in CaseStatus if s is not CaseStatus.DRAFT],
