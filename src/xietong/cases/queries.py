@@ -15,8 +15,8 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, tu
 from sqlalchemy.orm import Session, aliased
 
 from xietong.cases.enums import OPEN_STATUSES, PAUSED_STATUSES, STATUS_LABELS, TRANSITIONS, CaseStatus
-from xietong.cases.models import Case, CaseGrant, Event
-from xietong.cases.schemas import CaseDetail, CaseSummary, EventOut, TaskItem
+from xietong.cases.models import Attachment, Case, CaseGrant, Event
+from xietong.cases.schemas import AttachmentItem, CaseDetail, CaseSummary, EventOut, TaskItem
 from xietong.cases.service.special import leader_facts
 from xietong.catalog.models import LocalMatter
 from xietong.clock import WorkCalendar
@@ -46,6 +46,8 @@ class CaseFilter:
     base_matter_id: int | None = None
     handling_unit_id: int | None = None
     applicant_unit_id: int | None = None
+    applicant_person_id: int | None = None  # 我的申请: the cases this person filed
+    handling_unit_ids: tuple[int, ...] = ()  # 待受理: cases handled by any of these units
     region_id: int | None = None
     statuses: tuple[str, ...] = ()
     submitted_from: datetime | None = None
@@ -61,11 +63,13 @@ class CaseFilter:
         equal = {
             Case.local_matter_id: self.local_matter_id, Case.base_matter_id: self.base_matter_id,
             Case.handling_unit_id: self.handling_unit_id, Case.applicant_unit_id: self.applicant_unit_id,
-            Case.region_id: self.region_id,
+            Case.region_id: self.region_id, Case.applicant_person_id: self.applicant_person_id,
         }
         clauses = [column == value for column, value in equal.items() if value is not None]
         if keyword:
             clauses.append(Case.search_text.contains(keyword, autoescape=True))
+        if self.handling_unit_ids:
+            clauses.append(Case.handling_unit_id.in_(self.handling_unit_ids))
         if self.statuses:
             clauses.append(Case.status.in_(self.statuses))
         if self.submitted_from is not None:
@@ -191,8 +195,10 @@ def case_detail(
     }
     actions += _time_actions(session, principal, case, facts, handles=bool(task_actions))
     return CaseDetail(
-        case=_summary(row, now, cal), form=case.form, step_results=case.step_results, reason=case.reason,
+        case=_summary(row, now, cal), matter_version_id=case.matter_version_id, form=case.form,
+        step_results=case.step_results, reason=case.reason,
         result_note=case.result_note, open_tasks=open_tasks, actions=actions, task_actions=task_actions,
+        oversight_actions=_oversight_actions(session, principal, case, facts, open_tasks),
     )
 
 
@@ -223,6 +229,38 @@ def _time_actions(session: Session, principal: Principal, case: Case, facts: Cas
     ):
         found.append("extend")
     return found
+
+
+def _oversight_actions(
+    session: Session, principal: Principal, case: Case, facts: CaseFacts, open_tasks: list[TaskItem]
+) -> list[str]:
+    """催办, 督办, 抄送 and 评价 as far as this person may take them now (the services check again)."""
+    status, found = CaseStatus(case.status), []
+    running = status in (CaseStatus.ACCEPTED, CaseStatus.IN_PROGRESS) and bool(open_tasks)
+    if running and can(principal, "urge", facts):
+        found.append("urge")
+    if status in OPEN_STATUSES and can(principal, "supervise", facts):
+        found.append("supervise")
+    held = [TaskFacts(t.unit_id, t.post_id, t.assignee_id) for t in open_tasks]
+    if can(principal, "copy", facts) or any(can(principal, "copy", facts, t) for t in held):
+        found.append("copy")
+    found += [a for a in ("answer_order", "close_order") if can(principal, a, facts)]  # on the case's orders
+    if status in (CaseStatus.CONCLUDED, CaseStatus.ARCHIVED) and can(principal, "rate", facts):
+        rated = session.scalar(select(Event.seq).where(Event.case_id == case.id, Event.type == "case.rated").limit(1))
+        if rated is None:
+            found.append("rate")
+    return found
+
+
+def case_attachments(session: Session, *, principal: Principal, case_id: int) -> list[AttachmentItem]:
+    """The files of a case (materials and later uploads), for those who may read the case."""
+    _readable(session, principal, case_id)
+    rows = session.scalars(select(Attachment).where(Attachment.case_id == case_id).order_by(Attachment.id))
+    return [
+        AttachmentItem(id=a.id, filename=a.filename, content_type=a.content_type, size=a.size,
+                       material_code=a.material_code, uploaded_at=a.uploaded_at)
+        for a in rows
+    ]
 
 
 def case_events(
@@ -265,12 +303,14 @@ def _task_item(row: Any, now: datetime, cal: WorkCalendar) -> TaskItem:
     status = CaseStatus(row.status)
     running = task.state == "open" and due is not None and status not in PAUSED_STATUSES
     card = card_for(now, due, row.promised_limit_days, cal).value if running else "none"
+    remaining = remaining_working_days(now, due, cal) if running else None
     return TaskItem(
         id=task.id, case_id=task.case_id, case_number=row.number, case_title=row.title, case_status=row.status,
         node_id=task.node_id, name=task.name, unit_id=task.unit_id, post_id=task.post_id,
         assignee_id=task.assignee_id, acting_for_id=task.acting_for_id, shared=task.assignee_id is None,
         claimed_at=task.claimed_at, delegate_id=task.delegate_id, state=task.state, created_at=task.created_at,
         due_at=due, card=card, completed_at=task.completed_at, outcome=task.outcome, opinion=task.opinion,
+        remaining_working_days=remaining,
     )
 
 
@@ -314,10 +354,11 @@ def _task_page(
 
 def todo(
     session: Session, *, principal: Principal, limit: int = 50, cursor: str | None = None,
-    with_total: bool = False, tz: str = "Asia/Shanghai", now: datetime | None = None,
+    with_total: bool = False, tz: str = "Asia/Shanghai", now: datetime | None = None, by_due: bool = False,
 ) -> Page[TaskItem]:
-    """我的待办: the open tasks this person holds, oldest first (first in, first handled)."""
-    spec = _TaskList(_held_by(principal), Task.created_at, descending=False)
+    """我的待办: the open tasks this person holds, oldest first (first in, first handled) — or, ``by_due``,
+    the step due soonest first (steps without a due time of their own last)."""
+    spec = _TaskList(_held_by(principal), Task.due_at if by_due else Task.created_at, descending=False)
     return _task_page(session, spec, limit=limit, cursor=cursor, with_total=with_total, tz=tz, now=now)
 
 
@@ -335,3 +376,17 @@ def readable_case(session: Session, principal: Principal, case_id: int) -> Case:
     """The case if this person may read it (404 exactly like a missing one otherwise), for other domains' reads."""
     row, _facts = _readable(session, principal, case_id)
     return row[0]  # type: ignore[no-any-return]
+
+
+def last_application_form(session: Session, *, principal: Principal, local_matter_id: int) -> dict[str, Any]:
+    """The form of this person's latest application of the same matter (to prefill a new one), or ``{}``."""
+    if principal.id is None:
+        return {}
+    form = session.scalar(
+        select(Case.form)
+        .where(Case.local_matter_id == local_matter_id, Case.applicant_person_id == principal.id,
+               Case.submitted_at.is_not(None))
+        .order_by(Case.submitted_at.desc(), Case.id.desc())
+        .limit(1)
+    )
+    return dict(form or {})

@@ -55,6 +55,7 @@ class TaskItem(BaseModel):
     due_at: datetime | None
     card: str
     completed_at: datetime | None
+    remaining_working_days: int | None = None  # while the step's clock runs; negative once overdue
     outcome: str | None
     opinion: str | None
 
@@ -71,8 +72,18 @@ class EventOut(BaseModel):
     hash: str
 
 
+class AttachmentItem(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    material_code: str | None
+    uploaded_at: datetime
+
+
 class CaseDetail(BaseModel):
     case: CaseSummary
+    matter_version_id: int
     form: dict[str, Any]
     step_results: dict[str, Any]
     reason: str | None
@@ -80,3 +91,5 @@ class CaseDetail(BaseModel):
     open_tasks: list[TaskItem]
     actions: list[str]  # case-level operations this person may take now
     task_actions: dict[int, list[str]]  # task id -> complete | claim
+    oversight_actions: list[str] = []  # urge | supervise | copy | rate | answer_order | close_order, as far
+    # as this person may now

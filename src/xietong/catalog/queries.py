@@ -106,3 +106,15 @@ def require_version(session: Session, *, version_id: int) -> MatterVersion:
     if version is None:
         raise NotFound(code="version_not_found", detail="事项版本不存在")
     return version
+
+
+def process_of_version(session: Session, *, version_id: int) -> dict[str, Any]:
+    """The process definition a version (and so every case submitted under it) runs."""
+    body = session.scalar(
+        select(ProcessDefinition.body)
+        .join(MatterVersion, MatterVersion.process_definition_id == ProcessDefinition.id)
+        .where(MatterVersion.id == version_id)
+    )
+    if body is None:
+        raise NotFound(code="version_not_found", detail="事项版本不存在")
+    return body

@@ -5,21 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import func, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xietong import __version__
-from xietong.cases.models import Case
-from xietong.catalog.models import LocalMatter
 from xietong.config import Settings
 from xietong.db import migrate
 from xietong.db.engine import create_db_engine
-from xietong.db.session import read_only, unit_of_work
-from xietong.directory.models import Person, Unit
+from xietong.db.session import unit_of_work
 from xietong.errors import DomainError, Unavailable
 from xietong.system.health import production_refusals, readiness
 from xietong.system.secret import instance_secret
@@ -27,6 +23,8 @@ from xietong.web.api import api_router
 from xietong.web.idempotency import IdempotencyMiddleware
 from xietong.web.metrics import Metrics
 from xietong.web.middleware import RequestMiddleware
+from xietong.web.pages import install_pages
+from xietong.web.pages.errors import pages_or
 from xietong.web.problems import (
     domain_error_handler,
     http_error_handler,
@@ -82,9 +80,10 @@ def create_app(settings: Settings) -> FastAPI:
     # Outermost last: every response, an idempotent replay included, gets the request id and security headers.
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RequestMiddleware, settings=settings, metrics=metrics)
-    app.add_exception_handler(DomainError, domain_error_handler)
-    app.add_exception_handler(RequestValidationError, validation_error_handler)
-    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    # Page requests get Chinese HTML (log-in redirect, 403/404 pages); the API keeps problem+json.
+    app.add_exception_handler(DomainError, pages_or(domain_error_handler))
+    app.add_exception_handler(RequestValidationError, pages_or(validation_error_handler))
+    app.add_exception_handler(StarletteHTTPException, pages_or(http_error_handler))
     app.add_exception_handler(Exception, unexpected_error_handler)
     app.include_router(api_router)
 
@@ -103,13 +102,6 @@ def create_app(settings: Settings) -> FastAPI:
     def prometheus_metrics() -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/", response_class=HTMLResponse)
-    def landing(request: Request) -> HTMLResponse:
-        with read_only(request.app.state.engine) as session:
-            counts = {label: session.scalar(select(func.count()).select_from(model)) or 0
-                      for label, model in (("单位", Unit), ("人员", Person), ("事项", LocalMatter), ("办件", Case))}
-        items = "".join(f"<li>{label}：{n}</li>" for label, n in counts.items())
-        return HTMLResponse(f"<!doctype html><html lang='zh-CN'><meta charset='utf-8'><title>协同</title>"
-                            f"<h1>xietong 协同 · 机关内部协同办事平台</h1><ul>{items}</ul></html>")
+    install_pages(app, timezone=settings.timezone)
 
     return app

@@ -61,7 +61,13 @@ def current_principal(request: Request) -> Principal:
     """The person (or application client) behind a request. A cookie session must also send its CSRF token on
     unsafe methods, and may do nothing else while it must change its initial password or (an administrator's)
     lacks a second factor (outside demo mode)."""
-    principal = _authenticate(request)
+    return authenticate(request, csrf_sent=request.headers.get(CSRF_HEADER, ""))
+
+
+def authenticate(request: Request, *, csrf_sent: str) -> Principal:
+    """``current_principal`` with the CSRF token taken from wherever the caller found it (header or a page's
+    form field); a cookie session's own token is left in ``request.state.csrf_token`` for pages."""
+    principal = _authenticate(request, csrf_sent)
     restriction = getattr(request.state, "restriction", None)
     if restriction is not None:
         raise restriction
@@ -71,10 +77,10 @@ def current_principal(request: Request) -> Principal:
 def pending_principal(request: Request) -> Principal:
     """As ``current_principal``, but also for a session that must first change its password or enrol a
     second factor: for the routes that let it do that (who am I, log out, password, TOTP)."""
-    return _authenticate(request)
+    return _authenticate(request, request.headers.get(CSRF_HEADER, ""))
 
 
-def _authenticate(request: Request) -> Principal:
+def _authenticate(request: Request, csrf_sent: str) -> Principal:
     engine, settings, now = request.app.state.engine, settings_of(request), utcnow()
     authorization = request.headers.get("authorization")
     if authorization:
@@ -94,10 +100,8 @@ def _authenticate(request: Request) -> Principal:
     with read_only(engine) as session:
         info = find_session(session, cookie=cookie, now=now)
         principal = load_principal(session, info.person_id)
-    if request.method not in SAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER, "")
-        if not hmac.compare_digest(sent.encode(), info.csrf_token.encode()):
-            raise Forbidden(code="csrf_failed", detail="请求缺少有效的 CSRF 令牌，请刷新页面后重试")
+    if request.method not in SAFE_METHODS and not hmac.compare_digest(csrf_sent.encode(), info.csrf_token.encode()):
+        raise Forbidden(code="csrf_failed", detail="请求缺少有效的 CSRF 令牌，请刷新页面后重试")
     if info.needs_touch:
         with unit_of_work(engine) as session:
             touch_session(session, session_id=info.id, now=now, idle_minutes=settings.session_idle_minutes)
@@ -106,6 +110,7 @@ def _authenticate(request: Request) -> Principal:
             principal, must_change=info.must_change, second_factor_at=info.second_factor_at
         )
     request.state.principal = principal
+    request.state.csrf_token = info.csrf_token
     return principal
 
 

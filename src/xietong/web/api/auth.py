@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from xietong.db.base import utcnow
 from xietong.directory.service import person_out
 from xietong.security import auth, totp
-from xietong.security.principal import Principal, load_principal
+from xietong.security.principal import load_principal
 from xietong.web.deps import (
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -22,6 +22,7 @@ from xietong.web.deps import (
     settings_of,
     writing,
 )
+from xietong.web.sessions import close_session, open_session, set_session_cookie
 
 router = APIRouter(prefix="/auth", tags=["登录与令牌"])
 
@@ -110,35 +111,17 @@ def _me(
 
 @router.post("/login", summary="用户名密码登录，返回会话 cookie")
 def login(body: LoginIn, request: Request, response: Response) -> MeOut:
-    settings = settings_of(request)
-    with writing(request) as session:
-        outcome = auth.attempt_login(
-            session, username=body.username, password=body.password, now=utcnow(),
-            idle_minutes=settings.session_idle_minutes, second_factor=body.totp_code,
-        )
-        action = "auth.login" if outcome.error is None else f"auth.login_refused.{outcome.error.code}"
-        who = Principal(kind="person", id=outcome.person_id) if outcome.person_id else None
-        audit(session, request, who, action, target_kind="person", target_id=outcome.person_id,
-              username=body.username)
-    outcome.raise_for_failure()  # after the commit, so failed attempts count towards the lock-out
+    outcome = open_session(request, username=body.username, password=body.password, second_factor=body.totp_code)
     assert outcome.person_id is not None
-    response.set_cookie(
-        SESSION_COOKIE, outcome.cookie, httponly=True, samesite="lax", secure=request.url.scheme == "https",
-        path="/", max_age=auth.SESSION_MAX_HOURS * 3600,
-    )
-    must_change = outcome.must_change and not settings.demo
+    set_session_cookie(response, request, outcome.cookie)
+    must_change = outcome.must_change and not settings_of(request).demo
     return _me(request, outcome.person_id, outcome.csrf_token, must_change, outcome.second_factor_at)
 
 
 @router.post("/logout", status_code=204, summary="退出登录")
 def logout(request: Request, principal: PendingPrincipal) -> Response:
-    cookie = request.cookies.get(SESSION_COOKIE)
-    with writing(request) as session:
-        if cookie:
-            auth.logout(session, cookie=cookie)
-        audit(session, request, principal, "auth.logout")
     response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    close_session(request, response, principal)
     return response
 
 

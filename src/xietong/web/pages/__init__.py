@@ -1,0 +1,22 @@
+"""The server-rendered pages (Jinja2 + htmx): one router per area, the same services and queries as the API.
+
+``install_pages(app)`` mounts the static files, the templates and the routers; templates live in
+``web/templates/<area>/`` (htmx partials are ``_*.html``), static files in ``web/static/``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from xietong.web.pages import auth, cases, matters, notifications, workbench
+from xietong.web.pages.rendering import make_templates
+
+ROUTERS = (auth.router, workbench.router, cases.router, matters.router, notifications.router)
+
+
+def install_pages(app: FastAPI, *, timezone: str) -> None:
+    app.state.templates = make_templates(timezone)
+    app.mount("/static", StaticFiles(packages=[("xietong.web", "static")]), name="static")
+    for router in ROUTERS:
+        app.include_router(router)

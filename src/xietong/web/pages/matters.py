@@ -1,0 +1,248 @@
+"""事项大厅 and the application wizard: find matters by region, unit and keyword; a matter's page (materials,
+limits, process, the form as a sample); apply — the form from the version's schema, prefilled, materials
+uploaded one by one (type and size checked at once), review, submit through ``submit_case``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+
+from xietong.cases import attachments
+from xietong.cases import queries as case_queries
+from xietong.cases import service as cases
+from xietong.cases.enums import Channel
+from xietong.cases.filetypes import format_of
+from xietong.cases.models import Attachment
+from xietong.catalog import queries
+from xietong.catalog.forms import Material, parse_materials, validate_form
+from xietong.catalog.schemas import MatterDetail
+from xietong.directory.models import Person, Unit
+from xietong.directory.service import regions, units_by_region
+from xietong.errors import DomainError, FieldProblem, InvalidInput, NotFound
+from xietong.security.principal import Principal
+from xietong.web.deps import reading, settings_of, writing
+from xietong.web.pages import diagram
+from xietong.web.pages.access import PagePrincipal
+from xietong.web.pages.forms import field_errors, posted_form, posted_materials, schema_of
+from xietong.web.pages.rendering import is_htmx, render
+from xietong.web.problems import STATUS_BY_KIND
+
+router = APIRouter()
+PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Upload:
+    id: int
+    filename: str
+    size: int
+
+Cursor = Annotated[str | None, Query(max_length=500)]
+Keyword = Annotated[str, Query(max_length=100)]
+
+
+@router.get("/matters", include_in_schema=False)
+def hall(request: Request, _principal: PagePrincipal, keyword: Keyword = "", region_id: int | None = None,
+         unit_id: int | None = None, cursor: Cursor = None) -> Response:
+    with reading(request) as session:
+        page = queries.find_matters(session, keyword=keyword, region_id=region_id, handling_unit_id=unit_id,
+                                    limit=PAGE_SIZE, cursor=cursor)
+        if is_htmx(request):
+            return render(request, "matters/_rows.html", _rows_context(page, keyword, region_id, unit_id),
+                          partial=True)
+        all_regions = [Choice(r.id, r.name) for r in regions(session)]
+        units = [Choice(u.id, u.name) for u in units_by_region(session, region_id=region_id)] if region_id else []
+    context = {"regions": all_regions, "units": units, "keyword": keyword, "region_id": region_id,
+               "unit_id": unit_id, **_rows_context(page, keyword, region_id, unit_id)}
+    return render(request, "matters/hall.html", context)
+
+
+def _rows_context(page: Any, keyword: str, region_id: int | None, unit_id: int | None) -> dict[str, Any]:
+    more = None
+    if page.next_cursor:
+        more = {k: v for k, v in (("keyword", keyword), ("region_id", region_id), ("unit_id", unit_id),
+                                  ("cursor", page.next_cursor)) if v}
+    return {"items": page.items, "more": more}
+
+
+def _published(request: Request, matter_id: int) -> MatterDetail:
+    with reading(request) as session:
+        matter = queries.matter_detail(session, local_matter_id=matter_id)
+    if matter.current_version is None or matter.status != "published":
+        raise NotFound(code="matter_not_published", detail="该事项没有已发布的版本，暂不能申请")
+    return matter
+
+
+@router.get("/matters/{matter_id}", include_in_schema=False)
+def matter_page(matter_id: int, request: Request, _principal: PagePrincipal) -> Response:
+    with reading(request) as session:
+        matter = queries.matter_detail(session, local_matter_id=matter_id)
+    version = matter.current_version
+    context: dict[str, Any] = {"m": matter, "v": version}
+    if version is not None:
+        context |= {
+            "schema": schema_of(version.form_schema), "materials": parse_materials(version.materials),
+            "diagram": diagram.diagram(version.process or {}, done=(), current=()),
+            "state_labels": diagram.STATE_LABELS,
+        }
+    return render(request, "matters/page.html", context)
+
+
+def _applicant_units(request: Request, principal: Principal) -> list[Choice]:
+    with reading(request) as session:
+        units = session.scalars(select(Unit).where(Unit.id.in_(sorted(principal.unit_ids))).order_by(Unit.id))
+        return [Choice(u.id, u.name) for u in units]
+
+
+def _prefill(request: Request, principal: Principal, matter_id: int) -> dict[str, Any]:
+    """The last application's values of the same matter, else the person's own name and phone."""
+    with reading(request) as session:
+        last = case_queries.last_application_form(session, principal=principal, local_matter_id=matter_id)
+        person = session.get(Person, principal.id)
+        name, phone = (person.name, person.phone) if person is not None else (None, None)
+    values = {f"f.{k}": v for k, v in last.items() if not isinstance(v, list) or not all(isinstance(i, int) for i in v)}
+    if name:
+        values.setdefault("f.contact", name)
+    if phone:
+        values.setdefault("f.phone", phone)
+    return values
+
+
+def _wizard(request: Request, principal: Principal, matter: MatterDetail, *, values: dict[str, Any],
+            uploads: dict[str, list[Any]], unit_id: int | None, error: DomainError | None = None,
+            step: str = "fill") -> Response:
+    version = matter.current_version
+    assert version is not None
+    schema = schema_of(version.form_schema)
+    form_keys = frozenset(f.key for f in schema.fields)
+    context = {
+        "m": matter, "v": version, "schema": schema, "materials": parse_materials(version.materials),
+        "values": values, "uploads": uploads, "units": _applicant_units(request, principal), "unit_id": unit_id,
+        "error": error, "errors": field_errors(error, form_keys) if error else {}, "step": step,
+        "accept": {m.code: ",".join(f".{x}" for x in m.formats) for m in parse_materials(version.materials)},
+    }
+    status = STATUS_BY_KIND.get(error.kind, 422) if error else 200
+    return render(request, "matters/apply.html", context, status_code=status)
+
+
+@router.get("/matters/{matter_id}/apply", include_in_schema=False)
+def apply_page(matter_id: int, request: Request, principal: PagePrincipal) -> Response:
+    matter = _published(request, matter_id)
+    values = _prefill(request, principal, matter_id)
+    return _wizard(request, principal, matter, values=values, uploads={}, unit_id=None)
+
+
+def _uploads(request: Request, principal: Principal, materials: dict[str, list[int]]) -> dict[str, list[Any]]:
+    """The attachments already uploaded for this application (only the person's own, not yet used)."""
+    ids = sorted({i for v in materials.values() for i in v})
+    if not ids:
+        return {}
+    with reading(request) as session:
+        rows = {a.id: Upload(a.id, a.filename, a.size) for a in session.scalars(select(Attachment).where(
+            Attachment.id.in_(ids), Attachment.uploaded_by_id == principal.id, Attachment.case_id.is_(None)))}
+    return {code: [rows[i] for i in v if i in rows] for code, v in materials.items()}
+
+
+@router.post("/matters/{matter_id}/apply", include_in_schema=False)
+async def apply(matter_id: int, request: Request, principal: PagePrincipal) -> Response:
+    data = await request.form()
+    try:
+        return await run_in_threadpool(_apply, request, principal, matter_id, data)
+    finally:
+        await data.close()  # uploaded files' temporary files
+
+
+def _apply(request: Request, principal: Principal, matter_id: int, data: FormData) -> Response:
+    matter = _published(request, matter_id)
+    assert matter.current_version is not None
+    schema = schema_of(matter.current_version.form_schema)
+    form, materials = posted_form(schema, data), posted_materials(data)
+    unit = data.get("applicant_unit_id")
+    unit_id = int(unit) if isinstance(unit, str) and unit.isdigit() else None
+    file_keys = {f.key for f in schema.file_fields()}
+    values = {f"f.{k}": v for k, v in form.items() if k not in file_keys}  # files come back as uploads
+    uploads = _uploads(request, principal, materials)
+    again = {"values": values, "uploads": uploads, "unit_id": unit_id}
+    if data.get("step") == "edit":  # back from the review to change something
+        return _wizard(request, principal, matter, **again)
+    if data.get("step") == "review":  # check the form before showing the review; submit checks everything again
+        _cleaned, problems = validate_form(schema, form)
+        if problems or unit_id is None:
+            errors = [FieldProblem(p.key, p.message, p.code) for p in problems]
+            if unit_id is None:
+                errors.append(FieldProblem("applicant_unit_id", "请选择申请单位", "required"))
+            error = InvalidInput(code="form_invalid", detail=f"有 {len(errors)} 处需要修改", errors=errors)
+            return _wizard(request, principal, matter, error=error, **again)
+        return _wizard(request, principal, matter, step="review", **again)
+    try:
+        with writing(request) as session:
+            case_id, _number = cases.submit_case(
+                session, principal=principal, local_matter_id=matter_id, applicant_unit_id=unit_id or 0, form=form,
+                materials=materials, channel=_channel(request), tz=settings_of(request).timezone,
+            )
+    except DomainError as exc:
+        if exc.kind == "unauthenticated":
+            raise
+        return _wizard(request, principal, matter, error=exc, **again)
+    return RedirectResponse(f"/cases/{case_id}?done=submit", status_code=303)
+
+
+def _channel(request: Request) -> str:
+    """掌上办 from a phone's browser (the government messaging app's web view), else 网办."""
+    agent = request.headers.get("user-agent", "")
+    return Channel.MOBILE.value if "Mobile" in agent or "Android" in agent else Channel.WEB.value
+
+
+@router.post("/matters/{matter_id}/uploads/{code}", include_in_schema=False)
+async def upload(matter_id: int, code: str, request: Request, principal: PagePrincipal) -> Response:
+    data = await request.form()
+    try:
+        return await run_in_threadpool(_upload, request, principal, matter_id, code, data)
+    finally:
+        await data.close()  # uploaded files' temporary files
+
+
+def _upload(request: Request, principal: Principal, matter_id: int, code: str, data: FormData) -> Response:
+    """One file for one material: stored, typed by its content, checked against the material's formats and size."""
+    matter = _published(request, matter_id)
+    assert matter.current_version is not None
+    material = next((m for m in parse_materials(matter.current_version.materials) if m.code == code), None)
+    if material is None:
+        raise NotFound(code="material_not_found", detail="该事项没有这项材料")
+    files = [v for v in data.values() if isinstance(v, UploadFile)]
+    try:
+        if not files:
+            raise InvalidInput(code="file_required", detail="请选择要上传的文件")
+        with writing(request) as session:
+            stored = [_store(session, request, principal, material, f) for f in files]
+    except DomainError as exc:
+        if exc.kind == "unauthenticated":
+            raise
+        context = {"material": material, "message": exc.detail}
+        return render(request, "matters/_upload_error.html", context, status_code=STATUS_BY_KIND.get(exc.kind, 422),
+                      partial=True)
+    return render(request, "matters/_uploaded.html", {"material": material, "files": stored}, partial=True)
+
+
+def _store(session: Any, request: Request, principal: Principal, material: Material, file: UploadFile) -> Any:
+    settings = settings_of(request)
+    stored = attachments.store_upload(
+        session, principal=principal, filename=file.filename or "", stream=file.file, declared_type=file.content_type,
+        material_code=material.code, settings=settings, max_bytes=material.max_size_bytes,
+    )
+    if not material.allows_format(format_of(stored.content_type) or ""):
+        raise InvalidInput(code="bad_format", detail=f"“{material.name}”只接受 {'、'.join(material.formats)} 格式："
+                                                     f"{stored.filename}")
+    return Upload(stored.id, stored.filename, stored.size)

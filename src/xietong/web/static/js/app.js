@@ -1,0 +1,144 @@
+// xietong pages: the few behaviours htmx does not cover. No inline scripts anywhere (CSP), only this file.
+(function () {
+  "use strict";
+
+  // A dialog fragment swapped into #dialog-slot opens as a modal and focuses its first field.
+  function openDialogs(root) {
+    root.querySelectorAll("dialog[data-modal]").forEach(function (dialog) {
+      // It arrives open (so it works without this script); reopen it as a modal, above everything.
+      if (!dialog.dataset.shown && typeof dialog.showModal === "function") {
+        dialog.dataset.shown = "1";
+        if (dialog.open) { dialog.dataset.reopening = "1"; dialog.close(); }
+        dialog.showModal();
+      }
+      var first = dialog.querySelector("[autofocus]") ||
+        dialog.querySelector("textarea, input:not([type=hidden]), select") || dialog.querySelector("button");
+      if (first) { first.focus(); }
+    });
+  }
+
+  // The button that asked for a dialog gets the focus back when it closes (Esc, 取消 or after an error).
+  var opener = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.elt instanceof HTMLButtonElement && event.detail.elt.hasAttribute("data-action")) {
+      opener = event.detail.elt;
+    }
+  });
+  document.addEventListener("close", function (event) {
+    var dialog = event.target;
+    if (!(dialog instanceof HTMLDialogElement)) { return; }
+    if (dialog.dataset.reopening) { delete dialog.dataset.reopening; return; }  // our own close-then-showModal
+    if (dialog.dataset.shown && !dialog.dataset.replacing) {
+      dialog.remove();
+      if (opener && document.body.contains(opener)) { opener.focus(); }
+    }
+  }, true);
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    // a dialog re-rendered with its errors replaces the open one: that is not the person closing it
+    var old = event.detail.target && event.detail.target.querySelector("dialog");
+    if (old) { old.dataset.replacing = "1"; }
+  });
+  document.addEventListener("htmx:afterSettle", function (event) { openDialogs(event.detail.elt.parentNode || document); });
+  document.addEventListener("DOMContentLoaded", function () { openDialogs(document); });
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!(target instanceof Element)) { return; }
+    var closer = target.closest("[data-close]");
+    if (closer) {
+      var dialog = closer.closest("dialog");
+      if (dialog) { dialog.close(); }
+      event.preventDefault();
+      return;
+    }
+    var phrase = target.closest("[data-phrase]");
+    if (phrase) {  // 常用意见: put the saved phrase into the opinion box
+      var box = document.getElementById(phrase.getAttribute("data-for"));
+      if (box) {
+        box.value = box.value ? box.value + phrase.getAttribute("data-phrase") : phrase.getAttribute("data-phrase");
+        box.focus();
+      }
+      event.preventDefault();
+    }
+  });
+
+  // An uploaded file's row (or an upload error) can be removed; the file input is emptied after each upload.
+  document.addEventListener("click", function (event) {
+    var remover = event.target instanceof Element && event.target.closest("[data-remove]");
+    if (remover) { var row = remover.closest("li"); if (row) { row.remove(); } event.preventDefault(); }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt instanceof HTMLInputElement && elt.hasAttribute("data-clear-after")) { elt.value = ""; }
+  });
+
+  // Drafts of an application live in this browser (localStorage): saved on request, offered back on return,
+  // dropped once the review step is reached.
+  function draftFields(form) {
+    var values = [];
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.type === "file" || el.type === "hidden" || el.type === "submit" || el.type === "button") { return; }
+      if ((el.type === "checkbox" || el.type === "radio") && !el.checked) { return; }
+      values.push([el.name, el.value]);
+    });
+    form.querySelectorAll("input[type=hidden][name^='m.']").forEach(function (el) { values.push([el.name, el.value]); });
+    return values;
+  }
+  function restoreDraft(form, values) {
+    var byName = {};
+    values.forEach(function (pair) { (byName[pair[0]] = byName[pair[0]] || []).push(pair[1]); });
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || !(el.name in byName) || el.type === "file" || el.type === "hidden") { return; }
+      if (el.type === "checkbox" || el.type === "radio") { el.checked = byName[el.name].indexOf(el.value) >= 0; }
+      else { el.value = byName[el.name][0]; }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-draft-key]").forEach(function (form) {
+      var key = form.getAttribute("data-draft-key");
+      try {
+        if (form.hasAttribute("data-draft-clear")) { window.localStorage.removeItem(key); return; }
+        var saved = window.localStorage.getItem(key);
+        var notice = form.querySelector("[data-draft-notice]");
+        if (saved && notice) { notice.hidden = false; }
+      } catch (e) { /* storage may be disabled: drafts are a convenience */ }
+    });
+  });
+  document.addEventListener("click", function (event) {
+    var target = event.target instanceof Element ? event.target : null;
+    var form = target && target.closest("form[data-draft-key]");
+    if (!form) { return; }
+    var key = form.getAttribute("data-draft-key");
+    try {
+      if (target.closest("[data-draft-save]")) {
+        window.localStorage.setItem(key, JSON.stringify(draftFields(form)));
+        var saved = form.querySelector("[data-draft-saved]");
+        if (saved) { saved.hidden = false; }
+      } else if (target.closest("[data-draft-restore]")) {
+        restoreDraft(form, JSON.parse(window.localStorage.getItem(key) || "[]"));
+        target.closest("[data-draft-notice]").hidden = true;
+      }
+    } catch (e) { /* ignore */ }
+  });
+
+  // Drag-and-drop onto a material's drop zone fills its file input and uploads at once (htmx posts the form).
+  document.addEventListener("dragover", function (event) {
+    var zone = event.target instanceof Element && event.target.closest(".dropzone");
+    if (zone) { event.preventDefault(); zone.classList.add("over"); }
+  });
+  document.addEventListener("dragleave", function (event) {
+    var zone = event.target instanceof Element && event.target.closest(".dropzone");
+    if (zone) { zone.classList.remove("over"); }
+  });
+  document.addEventListener("drop", function (event) {
+    var zone = event.target instanceof Element && event.target.closest(".dropzone");
+    if (!zone) { return; }
+    event.preventDefault();
+    zone.classList.remove("over");
+    var input = zone.querySelector("input[type=file]");
+    if (input && event.dataTransfer && event.dataTransfer.files.length) {
+      input.files = event.dataTransfer.files;
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  });
+})();
