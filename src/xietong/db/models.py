@@ -5,6 +5,7 @@ from xietong.catalog import models as catalog_models
 from xietong.db.base import Base
 from xietong.directory import models as directory_models
 from xietong.engine import models as engine_models
+from xietong.monitor import models as monitor_models
 from xietong.oversight import models as oversight_models
 from xietong.security import models as security_models
 from xietong.system import models as system_models
@@ -16,6 +17,7 @@ __all__ = [
     "catalog_models",
     "directory_models",
     "engine_models",
+    "monitor_models",
     "oversight_models",
     "security_models",
     "system_models",
