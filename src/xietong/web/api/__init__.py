@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from xietong.web.api import attachments, audit, auth, calendar, cases, directory, matters, notifications, oversight
+from xietong.web.api import (
+    attachments,
+    audit,
+    auth,
+    calendar,
+    cases,
+    directory,
+    matters,
+    monitor,
+    notifications,
+    oversight,
+)
 
 api_router = APIRouter(prefix="/api/v1")
 for module in (auth, directory, matters, cases, attachments, audit, oversight):
     api_router.include_router(module.router)
 api_router.include_router(calendar.router)
 api_router.include_router(notifications.router)
+api_router.include_router(monitor.router)
