@@ -4,7 +4,8 @@ Builds the demo city (``xietong.demo.load_demo``: real engine runs written by ba
 PostgreSQL) with ``--cases`` cases, with tasks and events, into a database kept between runs (``--reuse``
 times it again without rebuilding), then adds oversight rows the demo has none of — ratings on 60 % of
 concluded cases, urges on 5 % of accepted ones, 督办 orders on 1 % — with one ``INSERT … SELECT`` each
-(filler for the figures' joins, not the services' way of writing them), and ANALYZEs.
+(filler for the figures' joins, not the services' way of writing them), summarises the closed days
+(``monitor.summary.refresh``, as the daily ``xietong monitor refresh`` would) and ANALYZEs.
 
 Then, as the city's reform office (everything) and as one county's supervisor, it times each dashboard
 query over rounds and prints p50/p95, the full dashboard set per round, the .xlsx exports and a quarter's
@@ -46,6 +47,7 @@ from xietong.db.session import read_only, unit_of_work
 from xietong.demo.load import load_demo
 from xietong.directory.models import Region
 from xietong.monitor import bulletin as bulletins
+from xietong.monitor import summary as summaries
 from xietong.monitor.drilldown import drilldown, worst_overdue
 from xietong.monitor.exports import export_table
 from xietong.monitor.figures import figures, ranking
@@ -88,7 +90,22 @@ def database(kind: str, pg_url: str, data_dir: Path, reuse: bool) -> Settings:
     return Settings(database_url=url.set(database=PG_BENCH_DB).render_as_string(hide_password=False), demo=True)
 
 
-def build(engine: Engine, settings: Settings, cases: int, today: date | None) -> None:
+MONITOR_INDEXES = ("ix_case_concluded", "ix_case_accepted", "ix_task_completed", "ix_event_card_yellow_at",
+                   "ix_event_card_red_at", "ix_urge_at", "ix_rating_at", "ix_oversight_order_kind_created")
+MONITOR_TABLES = ("monitor_step_day", "monitor_days_used_day", "monitor_case_day", "monitor_summary")
+
+
+def forget_monitor_migration(engine: Engine) -> None:
+    """A database kept from a run made before migration 0011 changed: undo whatever 0011 it has, back to 0008."""
+    with engine.begin() as conn:
+        for index in MONITOR_INDEXES:
+            conn.execute(text(f'DROP INDEX IF EXISTS "{index}"'))
+        for table in MONITOR_TABLES:
+            conn.execute(text(f'DROP TABLE IF EXISTS "{table}"'))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0008'"))
+
+
+def build(engine: Engine, settings: Settings, cases: int, today: date | None, remigrate: bool = False) -> None:
     """The demo city with ``cases`` cases (nothing when already built), the oversight filler, statistics."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     started = time.perf_counter()
@@ -100,6 +117,8 @@ def build(engine: Engine, settings: Settings, cases: int, today: date | None) ->
                 steps[stage] = progress.add_task(stage, total=total)
             progress.update(steps[stage], completed=done, total=total)
 
+        if remigrate:
+            forget_monitor_migration(engine)
         migrate.upgrade(engine)
         summary = load_demo(engine, settings, report, cases=cases, today=today)
         if summary.built:
@@ -111,6 +130,11 @@ def build(engine: Engine, settings: Settings, cases: int, today: date | None) ->
     built = "built" if summary.built else "found"
     console.print(f"{built} {summary.counts['cases']:,} cases, {summary.counts['tasks']:,} tasks, "
                   f"{summary.counts['events']:,} events in {time.perf_counter() - started:,.0f} s")
+    started = time.perf_counter()
+    with unit_of_work(engine) as session:
+        done = summaries.refresh(session)
+    console.print(f"day summaries {done.first} … {done.through}: {done.case_rows:,} case rows, "
+                  f"{done.step_rows:,} step rows in {time.perf_counter() - started:,.1f} s")
     started = time.perf_counter()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"))
@@ -207,11 +231,11 @@ def latest_quarter(today: date) -> Period:
     return parse_period(f"{year}Q{quarter or 4}")
 
 
-def run(kind: str, cases: int, pg_url: str, rounds: int, reuse: bool, data_dir: Path) -> None:
+def run(kind: str, cases: int, pg_url: str, rounds: int, reuse: bool, data_dir: Path, remigrate: bool) -> None:
     settings = database(kind, pg_url, data_dir, reuse)
     engine = create_db_engine(settings)
     console.rule(f"{kind}: {cases:,} cases requested ({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
-    build(engine, settings, cases, None)
+    build(engine, settings, cases, None, remigrate)
     with read_only(engine) as session:
         total = session.scalar(select(func.count()).select_from(Case)) or 0
         newest = session.scalar(select(func.max(Case.submitted_at)))
@@ -238,6 +262,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=None, help="default: 100,000 on SQLite, 1,000,000 on PostgreSQL")
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--reuse", action="store_true", help="keep the database of an earlier run (no rebuild)")
+    parser.add_argument("--remigrate", action="store_true", help="with --reuse: redo monitoring's migration first")
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "xietong-bench-monitor",
                         help="SQLite: where the database file lives")
     parser.add_argument("--pg-url", default=os.environ.get("XIETONG_TEST_DATABASE_URL", PG_URL))
@@ -247,7 +272,7 @@ def main() -> None:
         for name in ("xietong.db", "xietong.db-wal", "xietong.db-shm"):
             (args.dir / name).unlink(missing_ok=True)
     args.dir.mkdir(parents=True, exist_ok=True)
-    run(args.db, cases, args.pg_url, args.rounds, args.reuse, args.dir)
+    run(args.db, cases, args.pg_url, args.rounds, args.reuse, args.dir, args.remigrate)
 
 
 if __name__ == "__main__":

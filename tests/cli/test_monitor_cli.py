@@ -34,6 +34,9 @@ def test_bulletin_export_and_figures(cli_db: CliDb) -> None:
     assert exported.exit_code == 0, exported.output
     assert len(list(load_workbook(late).worksheets[0].iter_rows(values_only=True))) == 2  # header and case B
 
+    refreshed = cli_db.run("monitor", "refresh", "--since", "2026-01-01")
+    assert refreshed.exit_code == 0 and "已汇总" in refreshed.output, refreshed.output
+    assert "汇总已是最新" in cli_db.run("monitor", "refresh").output
     shown = cli_db.run("monitor", "figures", "--period", "2026Q3", "--region", region)
     assert shown.exit_code == 0 and "按时办结率" in shown.output and "75.00%" in shown.output
     bad = cli_db.run("monitor", "figures", "--period", "2026Q9")

@@ -1,10 +1,12 @@
-"""``xietong monitor``: the periodic bulletin (.xlsx or PDF), any statistics table as .xlsx, figures on screen.
+"""``xietong monitor``: the periodic bulletin (.xlsx or PDF), any statistics table as .xlsx, figures on screen,
+and the daily refresh of the day summaries (``monitor/summary.py``).
 
 The commands read as the system (they run on the server, by the operator) over the whole city or one region.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -15,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from xietong.cli import app
 from xietong.cli.common import database, out, progress_bar, reported
-from xietong.db.session import read_only
+from xietong.db.session import read_only, unit_of_work
 from xietong.directory.models import Region
-from xietong.errors import NotFound
+from xietong.errors import InvalidInput, NotFound
 from xietong.monitor import bulletin as bulletins
+from xietong.monitor import summary
 from xietong.monitor.exports import TABLES, export_table
 from xietong.monitor.figures import figures
 from xietong.monitor.filters import Filters, parse_period
@@ -69,6 +72,28 @@ def bulletin(period: PeriodOption, out_file: OutOption, region: RegionOption = N
         data = bulletins.bulletin_xlsx(made) if suffix == ".xlsx" else bulletins.bulletin_pdf(made)
         bar.update(step, advance=1)
     _write(out_file, data, force)
+
+
+@monitor_app.command("refresh", help="更新按日汇总（截至昨天；每天零点后运行一次，或由定时任务运行）")
+def refresh_summaries(
+    since: Annotated[str | None, typer.Option("--since", help="从这一天（YYYY-MM-DD）起重新汇总")] = None,
+) -> None:
+    with reported():
+        first = parse_day(since) if since else None
+        with database() as engine, unit_of_work(engine) as session:
+            done = summary.refresh(session, since=first)
+    if done.first is None:
+        out().print(f"汇总已是最新（截至 {done.through or '—'}）")
+    else:
+        rows = f"{done.case_rows} 行办件、{done.step_rows} 行环节"
+        out().print(f"[green]已汇总[/green] {done.first} 至 {done.through}：{rows}")
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise InvalidInput(code="bad_date", detail=f"日期“{text}”应写成 YYYY-MM-DD") from error
 
 
 @monitor_app.command("export", help=f"导出一张统计表为 .xlsx（{'、'.join(TABLES)}）")

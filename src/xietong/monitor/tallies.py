@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
@@ -17,9 +19,11 @@ from sqlalchemy.orm import Session
 from xietong.cases.models import Case
 from xietong.monitor.filters import Filters
 from xietong.monitor.measures import MEASURES, Measure, Window, anchor_clause
+from xietong.monitor.summary import CASE_DAY, DAYS_DAY, adapt, day_range, split, summarised_through
 from xietong.oversight.models import OversightOrder, Urge
 
 CASE_ANCHORS = ("submitted", "accepted", "concluded", "now")
+SUMMARISED = frozenset({"submitted", "accepted", "concluded"})  # anchors whose closed days are in monitor_case_day
 #: sums over concluded cases besides the counts: working days used, and the legal limits of promised matters
 DAY_SUMS = ("days_sum", "days_cases", "timed_days_sum", "timed_legal_sum", "timed_cases")
 
@@ -63,32 +67,83 @@ def tallies(
     group: ColumnElement[int] | None = None,
     keys: frozenset[str] | None = None,
 ) -> dict[int | None, Tally]:
-    """Every figure (or those in ``keys``) for the cases in ``scope`` matching ``filters``, per group value."""
+    """Every figure (or those in ``keys``) for the cases in ``scope`` matching ``filters``, per group value.
+
+    The case anchors' days up to the summaries' last day are read from ``monitor_case_day``, the rest from
+    the cases (``monitor.summary``); everything else straight from the cases.
+    """
     result: dict[int | None, Tally] = defaultdict(Tally)
     where = [scope, *filters.case_clauses()]
-    head = [group.label("g")] if group is not None else []
     chosen = [m for m in MEASURES if keys is None or m.key in keys]
+    held, direct_from = split(filters.period.first, filters.period.last, summarised_through(session))
+    summarised = [m for m in chosen if m.anchor in SUMMARISED]
+    if held is not None and summarised:
+        _from_summary(session, summarised, where, held, group, result)
     for anchor in CASE_ANCHORS:
         measures = [m for m in chosen if m.anchor == anchor]
         if not measures:
             continue
-        columns = [_sum(m.condition(window) if m.condition else None).label(m.key) for m in measures]
-        if anchor == "concluded":
-            columns += _day_sums()
-        query = select(*head, *columns).select_from(Case).where(*where, anchor_clause(anchor, window))
-        if group is not None:
-            query = query.group_by(group)
-        for row in session.execute(query).mappings():
-            tally = result[row["g"] if group is not None else None]
-            for m in measures:
-                tally.counts[m.key] = int(row[m.key])
-            if anchor == "concluded":
-                tally.sums.update({k: int(row[k]) for k in DAY_SUMS})
+        if anchor in SUMMARISED:
+            if direct_from is None:
+                continue
+            _direct(session, anchor, measures, where, _after(window, direct_from, filters.tz), group, result)
+        else:
+            _direct(session, anchor, measures, where, window, group, result)
     for m in (m for m in chosen if m.anchor == "related"):
-        _related(session, m, where, window, head, group, result)
+        _related(session, m, where, window, _head(group), group, result)
     if keys is None or "urged" in keys:
-        _totals(session, where, window, head, group, result)
+        _totals(session, where, window, _head(group), group, result)
     return result
+
+
+def _head(group: ColumnElement[int] | None) -> list[Any]:
+    return [group.label("g")] if group is not None else []
+
+
+def _after(window: Window, first: date, tz: str) -> Window:
+    """The window from local midnight of ``first`` to the period's end."""
+    start = datetime.combine(first, time(0), tzinfo=ZoneInfo(tz)).astimezone(UTC)
+    return Window(start=max(start, window.start), end=window.end, now=window.now)
+
+
+def _direct(
+    session: Session, anchor: str, measures: list[Measure], where: list[ColumnElement[bool]], window: Window,
+    group: ColumnElement[int] | None, result: dict[int | None, Tally],
+) -> None:
+    columns = [_sum(m.condition(window) if m.condition else None).label(m.key) for m in measures]
+    if anchor == "concluded":
+        columns += _day_sums()
+    query = select(*_head(group), *columns).select_from(Case).where(*where, anchor_clause(anchor, window))
+    if group is not None:
+        query = query.group_by(group)
+    for row in session.execute(query).mappings():
+        tally = result[row["g"] if group is not None else None]
+        for m in measures:
+            tally.counts[m.key] = tally.counts.get(m.key, 0) + int(row[m.key])
+        if anchor == "concluded":
+            for k in DAY_SUMS:
+                tally.sums[k] = tally.sums.get(k, 0) + int(row[k])
+
+
+def _from_summary(
+    session: Session, measures: list[Measure], where: list[ColumnElement[bool]], held: tuple[date, date],
+    group: ColumnElement[int] | None, result: dict[int | None, Tally],
+) -> None:
+    table = CASE_DAY
+    sums = list(DAY_SUMS) if any(m.anchor == "concluded" for m in measures) else []
+    columns = [func.coalesce(func.sum(table.c[m.key]), 0).label(m.key) for m in measures]
+    columns += [func.coalesce(func.sum(table.c[k]), 0).label(k) for k in sums]
+    summary_group = adapt(group, table) if group is not None else None
+    head = [summary_group.label("g")] if summary_group is not None else []
+    query = select(*head, *columns).where(*(adapt(w, table) for w in where), day_range(table, held))
+    if summary_group is not None:
+        query = query.group_by(summary_group)
+    for row in session.execute(query).mappings():
+        tally = result[row["g"] if group is not None else None]
+        for m in measures:
+            tally.counts[m.key] = tally.counts.get(m.key, 0) + int(row[m.key])
+        for k in sums:
+            tally.sums[k] = tally.sums.get(k, 0) + int(row[k])
 
 
 def _related(
@@ -127,13 +182,29 @@ def _totals(
 
 def median_days(session: Session, *, scope: ColumnElement[bool], filters: Filters, window: Window) -> float | None:
     """The exact median of working days used over the period's concluded cases (from their histogram)."""
-    query = (
-        select(Case.working_days_used, func.count())
-        .where(scope, *filters.case_clauses(), anchor_clause("concluded", window), Case.working_days_used.is_not(None))
-        .group_by(Case.working_days_used)
-        .order_by(Case.working_days_used)
-    )
-    histogram = [(int(days), int(n)) for days, n in session.execute(query)]
+    where = [scope, *filters.case_clauses()]
+    counts: dict[int, int] = defaultdict(int)
+    held, direct_from = split(filters.period.first, filters.period.last, summarised_through(session))
+    if held is not None:
+        table = DAYS_DAY
+        query = (select(table.c.working_days, func.sum(table.c.cases))
+                 .where(*(adapt(w, table) for w in where), day_range(table, held))
+                 .group_by(table.c.working_days))
+        for days, n in session.execute(query):
+            counts[int(days)] += int(n)
+    if direct_from is not None:
+        rest = _after(window, direct_from, filters.tz)
+        query = (
+            select(Case.working_days_used, func.count())
+            .where(*where, anchor_clause("concluded", rest), Case.working_days_used.is_not(None))
+            .group_by(Case.working_days_used)
+        )
+        for days, n in session.execute(query):
+            counts[int(days)] += int(n)
+    return _median(sorted(counts.items()))
+
+
+def _median(histogram: list[tuple[int, int]]) -> float | None:
     total = sum(n for _, n in histogram)
     if total == 0:
         return None
