@@ -23,6 +23,8 @@ from xietong.pagination import Page, after, check_limit, decode_cursor, encode_c
 from xietong.security.principal import Principal
 from xietong.system.calendar import work_calendar
 
+ORDER_KEYS = {"submitted": Case.submitted_at, "accepted": Case.accepted_at, "concluded": Case.concluded_at}
+
 
 def _rows() -> Select[Any]:
     return (
@@ -71,16 +73,21 @@ def drilldown(
     with_total: bool = False,
     now: datetime | None = None,
 ) -> Page[CaseRow]:
-    """The cases counted by ``figure`` (a key of ``measures.MEASURES``), newest submission first."""
+    """The cases counted by ``figure`` (a key of ``measures.MEASURES``), newest first by the figure's anchor
+    time (submission, acceptance or conclusion; submission for the others) — the index that finds them orders them.
+    """
     scope, window, limit = monitor_scope(principal), window_of(filters, now), check_limit(limit)
-    where = [scope, *filters.case_clauses(), measure(figure).clause(window)]
+    chosen = measure(figure)
+    key = ORDER_KEYS.get(chosen.anchor, Case.submitted_at)
+    where = [scope, *filters.case_clauses(), chosen.clause(window)]
     query = _rows().where(*where)
     if cursor:
-        query = query.where(after(Case.submitted_at, Case.id, decode_cursor(cursor, (datetime, int)), descending=True))
-    rows = session.execute(ordered(query, Case.submitted_at, Case.id, descending=True).limit(limit + 1)).all()
+        query = query.where(after(key, Case.id, decode_cursor(cursor, (datetime, int)), descending=True))
+    rows = session.execute(ordered(query, key, Case.id, descending=True).limit(limit + 1)).all()
     cal = work_calendar(session.connection(), filters.tz)
     items = [case_row(row, window.now, cal) for row in rows[:limit]]
-    next_cursor = encode_cursor((items[-1].submitted_at, items[-1].id)) if len(rows) > limit else None
+    last = rows[limit - 1][0] if len(rows) > limit else None
+    next_cursor = encode_cursor((getattr(last, key.key), last.id)) if last is not None else None
     total = session.scalar(select(func.count()).select_from(Case).where(*where)) if with_total else None
     return Page(items=items, next_cursor=next_cursor, total=total)
 
@@ -89,21 +96,19 @@ def worst_overdue(
     session: Session, *, principal: Principal, filters: Filters, figure: str, limit: int = 20,
     now: datetime | None = None,
 ) -> list[CaseRow]:
-    """The cases of ``overdue_now`` or ``late`` that are furthest past their due time, worst first."""
+    """The cases of ``overdue_now`` or ``late`` furthest past their due time (in time; working days shown)."""
     scope, window = monitor_scope(principal), window_of(filters, now)
-    where = [scope, *filters.case_clauses(), BY_KEY[figure].clause(window)]
-    cal = work_calendar(session.connection(), filters.tz)
+    query = _rows().where(scope, *filters.case_clauses(), BY_KEY[figure].clause(window))
     if figure == "late":
-        # Working days past due need the calendar: rank the period's late cases on their two times alone
-        # (a difference of timestamps is not portable SQL), then read the worst ones in full.
-        times = session.execute(select(Case.id, Case.due_at, Case.concluded_at).where(*where)).all()
-        def past(t: Any) -> int:
-            return cal.working_days_between(due_date(t.due_at, cal), cal.local_date(t.concluded_at)) if t.due_at else 0
-        worst = sorted(times, key=lambda t: (-past(t), t.id))[:limit]
-        ids = [t.id for t in worst]
-        rows = session.execute(_rows().where(Case.id.in_(ids))).all() if ids else []
+        query = query.order_by(_past_due(session).desc(), Case.id)
     else:  # open cases: the earliest due is the most overdue
-        rows = session.execute(_rows().where(*where).order_by(Case.due_at, Case.id).limit(limit)).all()
-    items = [case_row(row, window.now, cal) for row in rows]
-    items.sort(key=lambda r: (-(r.overdue_working_days or 0), r.due_at or window.now, r.id))
-    return items[:limit]
+        query = query.order_by(Case.due_at, Case.id)
+    cal = work_calendar(session.connection(), filters.tz)
+    return [case_row(row, window.now, cal) for row in session.execute(query.limit(limit))]
+
+
+def _past_due(session: Session) -> Any:
+    """How long after its due time a case was concluded, in a form each database orders by."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.julianday(Case.concluded_at) - func.julianday(Case.due_at)
+    return Case.concluded_at - Case.due_at

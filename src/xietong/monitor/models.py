@@ -35,8 +35,8 @@ INDEXES = (
 class CaseDay(Base):
     """Per local day (or whole month) and local matter: the case figures whose anchor falls in it (closed days).
 
-    A submission, an acceptance and a conclusion never move once made, so a closed day's row stays true; the
-    matter fixes the handling unit and region the row counts for.
+    A submission, an acceptance, a conclusion and a rating never move once made, so a closed day's row stays
+    true; the matter fixes the handling unit and region the row counts for.
     """
 
     __tablename__ = "monitor_case_day"
@@ -62,6 +62,10 @@ class CaseDay(Base):
     timed_days_sum: Mapped[int] = mapped_column(default=0)
     timed_legal_sum: Mapped[int] = mapped_column(default=0)
     timed_cases: Mapped[int] = mapped_column(default=0)
+    # ratings (one per case, never changed) by the day they were given
+    rated: Mapped[int] = mapped_column(default=0)
+    satisfied: Mapped[int] = mapped_column(default=0)
+    dissatisfied: Mapped[int] = mapped_column(default=0)
 
 
 class DaysUsedDay(Base):

@@ -2,10 +2,11 @@
 
 Exact by construction, not by hope: a row counts facts that never change once made — a submission (its time
 and channel), an acceptance, a conclusion (its time, due time, result, trips, working days used), a step
-closed by a person (its time, due time, working days; a decision later withdrawn keeps them). Only closed
+closed by a person (its time, due time, working days; a decision later withdrawn keeps them), a rating. Only closed
 local days are summarised (``through`` is at most yesterday), and a query adds the days after ``through``
-straight from the cases, so a stale summary is slower, never wrong. Figures that do change — anything "now",
-oversight orders' states, ratings, urges and card events — are always read directly.
+straight from the cases, so a stale summary is slower, never wrong. Figures that change, or that count
+distinct cases over several rows (anything "now", orders' states, urged cases, card events), are always read
+directly.
 
 ``refresh`` (``xietong monitor refresh``, run daily after midnight or by cron) recomputes days from the cases;
 ``since`` recomputes earlier days too (after a bulk import of history, say).
@@ -28,14 +29,16 @@ from xietong.cases.models import Case
 from xietong.db.base import utcnow
 from xietong.engine.models import Task
 from xietong.monitor.filters import TZ
-from xietong.monitor.measures import ONLINE
+from xietong.monitor.measures import GOOD_LEVELS, ONLINE
 from xietong.monitor.models import CaseDay, DaysUsedDay, StepDay, SummaryState
+from xietong.oversight.enums import BAD_LEVELS
+from xietong.oversight.models import Rating
 
 CASE_DAY, DAYS_DAY, STEP_DAY = CaseDay.__table__, DaysUsedDay.__table__, StepDay.__table__
 #: steps closed by a person; a withdrawn decision was closed by its decider and keeps its time and days
 CLOSED_STEPS = ("completed", "returned", "transferred", "withdrawn")
 CASE_COUNTS = ("submitted", "online", "mobile", "accepted", "concluded", "granted", "denied", "on_time", "late",
-               "zero_trip", "immediate_concluded")
+               "zero_trip", "immediate_concluded", "rated", "satisfied", "dissatisfied")
 CASE_SUMS = ("days_sum", "days_cases", "timed_days_sum", "timed_legal_sum", "timed_cases")
 
 
@@ -202,6 +205,14 @@ def _case_days(
                 r["timed_days_sum"] += used
                 r["timed_legal_sum"] += legal
                 r["timed_cases"] += 1
+    ratings = (select(*place, Rating.at, Rating.level).join(Case, Case.id == Rating.case_id)
+               .where(Rating.at >= start, Rating.at < end))
+    for m, region, unit, at, level in session.execute(ratings):
+        places[m] = (region, unit)
+        r = row(at, m)
+        r["rated"] += 1
+        r["satisfied"] += level in GOOD_LEVELS
+        r["dissatisfied"] += level in BAD_LEVELS
     days = [{"day": d, "local_matter_id": m, "working_days": w, "region_id": places[m][0],
              "handling_unit_id": places[m][1], "cases": n} for (d, m, w), n in histogram.items()]
     return list(rows.values()), days

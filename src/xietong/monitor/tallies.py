@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from xietong.cases.models import Case
@@ -24,6 +24,7 @@ from xietong.oversight.models import OversightOrder, Urge
 
 CASE_ANCHORS = ("submitted", "accepted", "concluded", "now")
 SUMMARISED = frozenset({"submitted", "accepted", "concluded"})  # anchors whose closed days are in monitor_case_day
+SUMMARISED_RELATED = frozenset({"rated", "satisfied", "dissatisfied"})  # ratings: one per case, kept by day
 #: sums over concluded cases besides the counts: working days used, and the legal limits of promised matters
 DAY_SUMS = ("days_sum", "days_cases", "timed_days_sum", "timed_legal_sum", "timed_cases")
 
@@ -76,7 +77,7 @@ def tallies(
     where = [scope, *filters.case_clauses()]
     chosen = [m for m in MEASURES if keys is None or m.key in keys]
     held, direct_from = split(filters.period.first, filters.period.last, summarised_through(session))
-    summarised = [m for m in chosen if m.anchor in SUMMARISED]
+    summarised = [m for m in chosen if m.anchor in SUMMARISED or m.key in SUMMARISED_RELATED]
     if held is not None and summarised:
         _from_summary(session, summarised, where, held, group, result)
     for anchor in CASE_ANCHORS:
@@ -90,7 +91,10 @@ def tallies(
         else:
             _direct(session, anchor, measures, where, window, group, result)
     for m in (m for m in chosen if m.anchor == "related"):
-        _related(session, m, where, window, _head(group), group, result)
+        if m.key not in SUMMARISED_RELATED:
+            _related(session, m, where, window, _head(group), group, result)
+        elif direct_from is not None:
+            _related(session, m, where, _after(window, direct_from, filters.tz), _head(group), group, result)
     if keys is None or "urged" in keys:
         _totals(session, where, window, _head(group), group, result)
     return result
@@ -150,11 +154,17 @@ def _related(
     session: Session, m: Measure, where: list[ColumnElement[bool]], window: Window, head: list[Any],
     group: ColumnElement[int] | None, result: dict[int | None, Tally],
 ) -> None:
-    query = select(*head, func.count().label("n")).select_from(Case).where(*where, m.clause(window))
+    """Distinct cases of a related figure, counted from the related rows' side (the same cases as
+    ``m.clause``, which drill-down lists, without probing every case of the scope)."""
+    assert m.related is not None
+    related = m.related(window).subquery()
+    query = (select(*head, func.count(distinct(related.c.case_id)).label("n"))
+             .select_from(related.join(Case, Case.id == related.c.case_id)).where(*where))
     if group is not None:
         query = query.group_by(group)
     for row in session.execute(query).mappings():
-        result[row["g"] if group is not None else None].counts[m.key] = int(row["n"])
+        tally = result[row["g"] if group is not None else None]
+        tally.counts[m.key] = tally.counts.get(m.key, 0) + int(row["n"])
 
 
 def _totals(
