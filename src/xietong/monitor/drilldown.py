@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from xietong.cases.enums import STATUS_LABELS, CaseStatus
@@ -14,12 +14,13 @@ from xietong.catalog.models import LocalMatter
 from xietong.clock.calendar import WorkCalendar
 from xietong.clock.due import due_date
 from xietong.directory.models import Region, Unit
+from xietong.errors import InvalidInput
 from xietong.monitor.access import monitor_scope
 from xietong.monitor.figures import window_of
 from xietong.monitor.filters import Filters
 from xietong.monitor.measures import BY_KEY, measure
 from xietong.monitor.schemas import CaseRow
-from xietong.pagination import Page, after, check_limit, decode_cursor, encode_cursor, ordered
+from xietong.pagination import Page, check_limit, decode_cursor, encode_cursor
 from xietong.security.principal import Principal
 from xietong.system.calendar import work_calendar
 
@@ -82,8 +83,13 @@ def drilldown(
     where = [scope, *filters.case_clauses(), chosen.clause(window)]
     query = _rows().where(*where)
     if cursor:
-        query = query.where(after(key, Case.id, decode_cursor(cursor, (datetime, int)), descending=True))
-    rows = session.execute(ordered(query, key, Case.id, descending=True).limit(limit + 1)).all()
+        at, last_id = decode_cursor(cursor, (datetime, int))
+        if at is None:
+            raise InvalidInput(code="bad_cursor", detail="分页游标无效，请从第一页重新开始")
+        # the anchor time of a figure's cases is never NULL (an anchor is a time the case has), so the plain
+        # keyset comparison serves — and lets the anchor's index both find and order the rows
+        query = query.where(or_(key < at, and_(key == at, Case.id < last_id)))
+    rows = session.execute(query.order_by(key.desc(), Case.id.desc()).limit(limit + 1)).all()
     cal = work_calendar(session.connection(), filters.tz)
     items = [case_row(row, window.now, cal) for row in rows[:limit]]
     last = rows[limit - 1][0] if len(rows) > limit else None
