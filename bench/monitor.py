@@ -43,6 +43,7 @@ from xietong.cases.models import Case
 from xietong.config import Settings, normalise_database_url
 from xietong.db import migrate
 from xietong.db.engine import create_db_engine
+from xietong.db.models import Base
 from xietong.db.session import read_only, unit_of_work
 from xietong.demo.load import load_demo
 from xietong.directory.models import Region
@@ -90,19 +91,18 @@ def database(kind: str, pg_url: str, data_dir: Path, reuse: bool) -> Settings:
     return Settings(database_url=url.set(database=PG_BENCH_DB).render_as_string(hide_password=False), demo=True)
 
 
-MONITOR_INDEXES = ("ix_case_concluded", "ix_case_accepted", "ix_task_completed", "ix_event_card_yellow_at",
-                   "ix_event_card_red_at", "ix_urge_at", "ix_rating_at", "ix_oversight_order_kind_created")
 MONITOR_TABLES = ("monitor_step_day", "monitor_days_used_day", "monitor_case_day", "monitor_summary")
 
 
 def forget_monitor_migration(engine: Engine) -> None:
-    """A database kept from a run made before migration 0011 changed: undo whatever 0011 it has, back to 0008."""
+    """A database kept from a run made before migration 0011 grew its tables: the indexes it made are the
+    same, so only the summary tables are (re)made from the models and the revision stamped."""
+    tables = [Base.metadata.tables[name] for name in MONITOR_TABLES]
     with engine.begin() as conn:
-        for index in MONITOR_INDEXES:
-            conn.execute(text(f'DROP INDEX IF EXISTS "{index}"'))
         for table in MONITOR_TABLES:
             conn.execute(text(f'DROP TABLE IF EXISTS "{table}"'))
-        conn.execute(text("UPDATE alembic_version SET version_num = '0008'"))
+        Base.metadata.create_all(conn, tables=tables)
+        conn.execute(text("UPDATE alembic_version SET version_num = '0011'"))
 
 
 def build(engine: Engine, settings: Settings, cases: int, today: date | None, remigrate: bool = False) -> None:
@@ -137,7 +137,8 @@ def build(engine: Engine, settings: Settings, cases: int, today: date | None, re
                   f"{done.step_rows:,} step rows in {time.perf_counter() - started:,.1f} s")
     started = time.perf_counter()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"))
+        vacuum = engine.dialect.name == "postgresql" and summary.built  # after a bulk load: the visibility map
+        conn.execute(text("VACUUM ANALYZE" if vacuum else "ANALYZE"))
     console.print(f"ANALYZE {time.perf_counter() - started:,.1f} s")
 
 
