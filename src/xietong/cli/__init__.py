@@ -16,6 +16,7 @@ def main() -> None:
     from xietong.cli import directory as _directory  # noqa: F401
     from xietong.cli import matters as _matters  # noqa: F401
     from xietong.cli import matters_xlsx as _matters_xlsx  # noqa: F401
+    from xietong.cli import monitor as _monitor  # noqa: F401
     from xietong.cli import serve as _serve  # noqa: F401
     from xietong.cli import users as _users  # noqa: F401
     from xietong.cli import worker as _worker  # noqa: F401

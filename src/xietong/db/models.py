@@ -7,6 +7,7 @@ from xietong.db.base import Base
 from xietong.directory import models as directory_models
 from xietong.documents import models as documents_models
 from xietong.engine import models as engine_models
+from xietong.monitor import models as monitor_models
 from xietong.oversight import models as oversight_models
 from xietong.security import models as security_models
 from xietong.system import models as system_models
@@ -20,6 +21,7 @@ __all__ = [
     "directory_models",
     "documents_models",
     "engine_models",
+    "monitor_models",
     "oversight_models",
     "security_models",
     "system_models",

@@ -129,21 +129,49 @@ def visible_cases(principal: Principal) -> ColumnElement[bool]:
     """A WHERE clause over ``case`` selecting exactly the cases ``can(principal, "read", …)`` allows."""
     if principal.kind == "system":
         return true()
+    scope = _supervised_clauses(principal)
+    if scope is None:
+        return true()
     clauses: list[ColumnElement[bool]] = []
     if principal.unit_ids:
         clauses.append(Case.id.in_(select(CaseParty.case_id).where(CaseParty.unit_id.in_(principal.unit_ids))))
     if principal.kind == "person" and principal.id is not None:  # a client id is no person id
         clauses.append(Case.id.in_(select(CaseGrant.case_id).where(CaseGrant.person_id == principal.id)))
+    clauses += scope
+    return or_(*clauses) if clauses else false()
+
+
+def supervised_cases(principal: Principal) -> ColumnElement[bool]:
+    """The part of ``visible_cases`` that supervisory roles' scopes give: what monitoring counts.
+
+    Taking part in a case or having it copied lets one read it, but does not make it one's to count.
+    """
+    if principal.kind == "system":
+        return true()
+    scope = _supervised_clauses(principal)
+    if scope is None:
+        return true()
+    return or_(*scope) if scope else false()
+
+
+def may_supervise(principal: Principal) -> bool:
+    """Whether any supervisory role is granted at all (monitoring's figures are for these roles only)."""
+    return principal.kind == "system" or any(g.role in SUPERVISORY_ROLES for g in principal.grants)
+
+
+def _supervised_clauses(principal: Principal) -> list[ColumnElement[bool]] | None:
+    """One clause per supervisory grant; None when one of them covers everything."""
+    clauses: list[ColumnElement[bool]] = []
     for grant in principal.grants:
         if grant.role not in SUPERVISORY_ROLES:
             continue
         if grant.scope_kind == "all":
-            return true()
+            return None
         if grant.scope_kind == "region" and grant.region_id is not None:
             clauses.append(Case.region_id == grant.region_id)
         if grant.scope_kind == "unit_subtree" and grant.unit_path:
             clauses.append(Case.handling_unit_id.in_(select(Unit.id).where(Unit.path.startswith(grant.unit_path))))
-    return or_(*clauses) if clauses else false()
+    return clauses
 
 
 # --- administration -------------------------------------------------------------------------------------------

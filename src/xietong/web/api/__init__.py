@@ -17,6 +17,7 @@ from xietong.web.api import (
     feed,
     matters,
     migration,
+    monitor,
     notifications,
     oversight,
     staff,
@@ -35,3 +36,4 @@ api_router.include_router(feed.router)
 api_router.include_router(webhooks.router)
 api_router.include_router(documents.router)
 api_router.include_router(migration.router)
+api_router.include_router(monitor.router)

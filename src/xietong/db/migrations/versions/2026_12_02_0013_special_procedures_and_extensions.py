@@ -6,7 +6,7 @@ records the one 延期 a case may have (§42), so statistics can report extended
 ``task.delegate_id`` / ``delegated_at``: the colleague a handler handed the task to (委派) until it comes back.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-02
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from xietong.db.base import UTCDateTime
 
 revision: str = "0013"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
