@@ -132,3 +132,33 @@ def test_add_signers_is_offered_on_a_countersign_step_only_and_copy_picks_people
     assert _post(signer, case_id, "copy", {"person_ids": str(office.id), "note": "请阅"}).status_code == 204
     copied = page_login(api, office, htmx=False).get("/workbench?tab=copied").text
     assert f'href="/cases/{case_id}"' in copied and "未阅" in copied
+
+
+def test_special_procedure_extension_and_delegation_from_the_case_page(api: Api) -> None:
+    case_id = submit(api.login("finance.clerk.0"), api, title="特别程序与委派")["id"]
+    handler = page_login(api, "staffing.clerk.0")
+    assert _post(handler, case_id, "accept", {}).status_code == 204
+    page = page_login(api, "staffing.clerk.0", htmx=False).get(f"/cases/{case_id}").text
+    assert "start_special_procedure" in _buttons(page) and "extend" not in _buttons(page)
+    missing = _post(handler, case_id, "start_special_procedure", {"kind": "hearing", "reason": "涉及公共利益"})
+    assert missing.status_code == 422 and "请填写法律依据" in missing.text and "涉及公共利益" in missing.text
+    done = _post(handler, case_id, "start_special_procedure",
+                 {"kind": "hearing", "reason": "涉及公共利益", "basis": "行政许可法第四十六条", "planned_days": "5"})
+    assert done.status_code == 204, done.text
+    assert _post(handler, case_id, "end_special_procedure", {"outcome": "听证完毕"}).status_code == 204
+    leader = page_login(api, "staffing.leader_in_charge.0")
+    leader_page = page_login(api, "staffing.leader_in_charge.0", htmx=False).get(f"/cases/{case_id}").text
+    assert "extend" in _buttons(leader_page)
+    assert _post(leader, case_id, "extend", {"days": "10", "reason": "情况复杂"}).status_code == 204
+
+    page = page_login(api, "staffing.clerk.0", htmx=False).get(f"/cases/{case_id}").text
+    task = _task_of(page, "claim")
+    assert _post(handler, case_id, "claim", {}, task).status_code == 204
+    colleague = api.city.person("staffing", "clerk", 1)
+    assert _post(handler, case_id, "delegate", {"person_id": str(colleague.id)}, task).status_code == 204
+    lent = page_login(api, "staffing.clerk.1", htmx=False).get(f"/cases/{case_id}").text
+    assert "hand_back" in _buttons(lent)
+    back = _post(page_login(api, "staffing.clerk.1"), case_id, "hand_back", {"opinion": "材料无误"}, task)
+    assert back.status_code == 204
+    status = api.login("staffing.clerk.0").get(f"/api/v1/cases/{case_id}").json()
+    assert status["case"]["status"] == "accepted" and status["task_actions"][str(task)][0] == "complete"

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from xietong.cases import service as cases
+from xietong.cases.service.special import SPECIAL_KINDS
 from xietong.errors import FieldProblem, InvalidInput
 from xietong.oversight import service as oversight
 from xietong.oversight.enums import LEVEL_LABELS
@@ -192,11 +193,54 @@ def _send_back(s: Session, c: Call) -> object:
                                      tz=c.tz)
 
 
+def _release(s: Session, c: Call) -> object:
+    return cases.release_task(s, principal=c.principal, task_id=c.task, tz=c.tz)
+
+
+def _delegate(s: Session, c: Call) -> object:
+    [to, *_] = c.ids("person_id") or [0]
+    if not to:
+        raise InvalidInput(code="person_required", detail="请选择委派给谁",
+                           errors=[FieldProblem("person_id", "请选择委派给谁", "required")])
+    return cases.delegate_task(s, principal=c.principal, task_id=c.task, to_person_id=to, note=c.text("note"),
+                               tz=c.tz)
+
+
+def _hand_back(s: Session, c: Call) -> object:  # the colleague hands it back, or its holder takes it back
+    return cases.hand_back_task(s, principal=c.principal, task_id=c.task, opinion=c.text("opinion"), tz=c.tz)
+
+
+def _start_special(s: Session, c: Call) -> object:
+    kind = _choose(c, "kind", SPECIAL_KINDS, "请选择特别程序")
+    planned = c.text("planned_days")
+    if planned and not planned.isdigit():
+        raise InvalidInput(code="planned_days_invalid", detail="预计所需时间应为整数个工作日",
+                           errors=[FieldProblem("planned_days", "请填写 1–365 的整数", "invalid")])
+    return cases.start_special_procedure(s, principal=c.principal, case_id=c.case_id, kind=kind,
+                                         reason=_required(c, "reason"), basis=_required(c, "basis"),
+                                         planned_days=int(planned) if planned else None, tz=c.tz)
+
+
+def _end_special(s: Session, c: Call) -> object:
+    return cases.end_special_procedure(s, principal=c.principal, case_id=c.case_id,
+                                       outcome=_required(c, "outcome"), tz=c.tz)
+
+
+def _extend(s: Session, c: Call) -> object:
+    days = c.text("days")
+    if not days.isdigit():
+        raise InvalidInput(code="days_required", detail="请填写延长的工作日数",
+                           errors=[FieldProblem("days", "请填写 1–10 的整数", "required")])
+    return cases.extend_case(s, principal=c.principal, case_id=c.case_id, days=int(days),
+                             reason=_required(c, "reason"), tz=c.tz)
+
+
 def _required(call: Call, key: str) -> str:
     value = call.text(key)
     if not value:
-        raise InvalidInput(code=f"{key}_required", detail="请填写理由",
-                           errors=[FieldProblem(key, "请填写理由", "required")])
+        label = {"basis": "法律依据", "outcome": "结果"}.get(key, "理由")
+        raise InvalidInput(code=f"{key}_required", detail=f"请填写{label}",
+                           errors=[FieldProblem(key, f"请填写{label}", "required")])
     return value
 
 
@@ -212,6 +256,13 @@ ACTIONS: dict[str, Action] = {
         Action("return", "退回", "return", _return, on_task=True),
         Action("transfer", "转办", "transfer", _transfer, on_task=True),
         Action("add_signers", "加签", "people", _add_signers, on_task=True),
+        Action("release", "退回签收", "confirm", _release, on_task=True),
+        Action("delegate", "委派", "delegate", _delegate, on_task=True),
+        Action("hand_back", "交回委派", "opinion", _hand_back, on_task=True, style="primary"),
+        Action("recall", "收回委派", "confirm", _hand_back, on_task=True),
+        Action("start_special_procedure", "特别程序", "special", _start_special),
+        Action("end_special_procedure", "结束特别程序", "outcome", _end_special, style="primary"),
+        Action("extend", "延期", "extend", _extend),
         Action("supplement", "补正", "supplement", _supplement),
         Action("resubmit", "重新提交", "resubmit", _resubmit, style="primary"),
         Action("suspend", "挂起", "reason", _suspend),
@@ -231,4 +282,5 @@ ACTIONS: dict[str, Action] = {
 ORDER_BUTTONS = {"open": {"answer_order": ("answer",)}, "answered": {"close_order": ("close_order", "send_back")}}
 # task_actions from the case detail name the operation; "complete" is offered as its two decisions
 TASK_BUTTONS = {"claim": ("claim",), "complete": ("approve", "deny"), "return": ("return",),
-                "transfer": ("transfer",)}
+                "transfer": ("transfer",), "delegate": ("delegate",), "release": ("release",),
+                "hand_back": ("hand_back",), "recall": ("recall",)}

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from xietong.cases import queries
 from xietong.cases import service as cases
 from xietong.cases.schemas import CaseDetail
+from xietong.cases.service.special import SPECIAL_KINDS
 from xietong.catalog.queries import process_of_version, require_version
 from xietong.directory.service import people_in_unit
 from xietong.errors import DomainError, NotFound
@@ -104,13 +105,13 @@ def _allowed(detail: CaseDetail, action: Action, task_id: int | None, multi: set
 def _dialog_context(session: Session, principal: Principal, detail: CaseDetail, action: Action,
                     task_id: int | None) -> dict[str, Any]:
     """What a dialog offers to choose from: return targets, colleagues, saved phrases, the form to correct."""
-    extra: dict[str, Any] = {"results": RESULTS, "levels": LEVEL_LABELS}
+    extra: dict[str, Any] = {"results": RESULTS, "levels": LEVEL_LABELS, "special_kinds": SPECIAL_KINDS}
     if action.fields == "opinion":
         extra["phrases"] = [o.text for o in oversight.saved_opinions(session, principal=principal)]
     elif action.fields == "return":
         extra["targets"] = cases.return_targets(session, principal=principal, task_id=task_id or 0)
-    elif action.fields in ("transfer", "people"):
-        if action.key == "transfer":  # 转办 stays in the step's unit
+    elif action.fields in ("transfer", "delegate", "people"):
+        if action.key in ("transfer", "delegate"):  # 转办 and 委派 stay in the step's unit
             units = [t.unit_id for t in detail.open_tasks if t.id == task_id]
         else:  # 抄送 and 加签: the units taking part now
             c = detail.case
