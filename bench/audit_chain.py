@@ -19,14 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.scratch import scratch_postgres
 from xietong.cases.changelog import sequence_events
 from xietong.cases.models import Event
-from xietong.config import Settings, normalise_database_url
+from xietong.config import Settings
 from xietong.db import migrate
 from xietong.db.engine import create_db_engine
 from xietong.db.session import read_only, unit_of_work
@@ -40,20 +40,9 @@ PG_BENCH_DB = "xietong_bench_audit_chain"
 SECRET = "bench-secret-bench-secret-bench-secret-0123"
 
 
-def _postgres(base: str, create: bool) -> str:
-    url = make_url(normalise_database_url(base))
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)'))
-        if create:
-            conn.execute(text(f'CREATE DATABASE "{PG_BENCH_DB}"'))
-    admin.dispose()
-    return url.set(database=PG_BENCH_DB).render_as_string(hide_password=False)
-
-
 def run(kind: str, cases: int, audits: int, pg_url: str) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="xietong-chain-bench-"))
-    url = None if kind == "sqlite" else _postgres(pg_url, create=True)
+    url = None if kind == "sqlite" else scratch_postgres(pg_url, PG_BENCH_DB, create=True)
     settings = Settings(data_dir=data_dir, database_url=url, demo=True)
     engine = create_db_engine(settings)
     migrate.upgrade(engine)
@@ -93,7 +82,7 @@ def run(kind: str, cases: int, audits: int, pg_url: str) -> None:
     audit_verified = time.perf_counter() - started
     engine.dispose()
     if url:
-        _postgres(pg_url, create=False)
+        scratch_postgres(pg_url, PG_BENCH_DB, create=False)
     shutil.rmtree(data_dir, ignore_errors=True)
 
     n = len(hashes)

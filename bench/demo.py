@@ -18,12 +18,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from xietong.config import Settings, normalise_database_url
+from bench.scratch import scratch_postgres
+from xietong.config import Settings
 from xietong.db import migrate
 from xietong.db.engine import create_db_engine
 from xietong.demo.load import DEFAULT_CASES, load_demo
@@ -33,24 +31,13 @@ PG_BENCH_DB = "xietong_bench_demo"
 TARGET_SECONDS = 60.0
 
 
-def _postgres(base: str, create: bool) -> str:
-    url = make_url(normalise_database_url(base))
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)'))
-        if create:
-            conn.execute(text(f'CREATE DATABASE "{PG_BENCH_DB}"'))
-    admin.dispose()
-    return url.set(database=PG_BENCH_DB).render_as_string(hide_password=False)
-
-
 def run(kind: str, cases: int, today: date | None, pg_url: str) -> float:
     """Build the demo into a fresh database of ``kind``; returns the seconds it took, migrations included."""
     data_dir = Path(tempfile.mkdtemp(prefix="xietong-demo-bench-"))
     if kind == "sqlite":
         settings = Settings(data_dir=data_dir, demo=True)
     else:
-        settings = Settings(database_url=_postgres(pg_url, create=True), demo=True)
+        settings = Settings(database_url=scratch_postgres(pg_url, PG_BENCH_DB, create=True), demo=True)
     engine = create_db_engine(settings)
     load_before = os.getloadavg()[0]
     started, cpu = time.perf_counter(), time.process_time()
@@ -74,7 +61,7 @@ def run(kind: str, cases: int, today: date | None, pg_url: str) -> float:
     print(f"open cases with a red card {summary.cards['red']:,}, yellow {summary.cards['yellow']:,}")
     print(f"{'MET   ' if seconds < TARGET_SECONDS else 'MISSED'} under {TARGET_SECONDS:.0f} s")
     if kind == "postgresql":
-        _postgres(pg_url, create=False)
+        scratch_postgres(pg_url, PG_BENCH_DB, create=False)
     shutil.rmtree(data_dir, ignore_errors=True)
     return seconds
 
