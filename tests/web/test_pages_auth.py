@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
+import pyotp
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, update
@@ -16,7 +17,8 @@ from xietong.db.base import utcnow
 from xietong.db.session import unit_of_work
 from xietong.directory.models import Person
 from xietong.security.auth import digest
-from xietong.security.models import WebSession
+from xietong.security.models import Credential, WebSession
+from xietong.security.passwords import hash_password
 from xietong.web.app import create_app
 from xietong.web.deps import SESSION_COOKIE
 
@@ -96,3 +98,27 @@ def test_demo_log_ins_are_listed_only_in_demo_mode(api: Api, settings: Settings,
     finally:
         production.state.engine.dispose()
 
+
+
+def test_an_account_with_a_second_factor_is_asked_for_its_code_on_the_log_in_page(api: Api) -> None:
+    with unit_of_work(api.app.state.engine) as session:
+        person = Person(employee_code="E-totp-page", username="totp_page", name="动态码用户")
+        session.add(person)
+        session.flush()
+        session.add(Credential(person_id=person.id, password_hash=hash_password(PASSWORD), must_change=False))
+    client = TestClient(api.app)
+    logged = client.post("/api/v1/auth/login", json={"username": "totp_page", "password": PASSWORD})
+    client.headers["X-CSRF-Token"] = logged.json()["csrf_token"]
+    secret = client.post("/api/v1/auth/totp").json()["secret"]
+    recovery = client.post("/api/v1/auth/totp/confirm", json={"code": pyotp.TOTP(secret).now()}).json()
+    [code, *_] = recovery["recovery_codes"]
+
+    page = api.client()
+    asked = page.post("/login", data={"username": "totp_page", "password": PASSWORD})
+    assert asked.status_code == 401 and 'name="totp_code"' in asked.text and "动态验证码" in asked.text
+    assert SESSION_COOKIE not in asked.cookies
+    wrong = page.post("/login", data={"username": "totp_page", "password": PASSWORD, "totp_code": "000000"})
+    assert wrong.status_code == 401 and 'name="totp_code"' in wrong.text
+    done = page.post("/login", data={"username": "totp_page", "password": PASSWORD, "totp_code": code},
+                     follow_redirects=False)
+    assert done.status_code == 303 and SESSION_COOKIE in done.cookies

@@ -45,9 +45,11 @@ def _demo_logins(request: Request) -> list[tuple[str, str]]:
     return [(username, DEMO_LOGINS[username][2]) for username in DEMO_LOGINS if username in present]
 
 
-def _login_page(request: Request, *, next_: str, username: str = "", error: str = "", status: int = 200) -> Response:
+def _login_page(request: Request, *, next_: str, username: str = "", error: str = "", status: int = 200,
+                need_code: bool = False) -> Response:
     context = {
         "next": safe_next(next_), "username": username, "error": error, "demo_logins": _demo_logins(request),
+        "need_code": need_code,
         "demo_password": DEMO_PASSWORD, "expired": request.query_params.get("expired") == "1",
     }
     return render(request, "auth/login.html", context, status_code=status)
@@ -66,14 +68,18 @@ def login(
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=500)] = "",
+    totp_code: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     if not username.strip() or not password:
-        return _login_page(request, next_=next, username=username, error="请输入用户名和密码", status=422)
+        return _login_page(request, next_=next, username=username, error="请输入用户名和密码", status=422,
+                           need_code=bool(totp_code))
     try:
-        outcome = open_session(request, username=username, password=password)
+        outcome = open_session(request, username=username, password=password, second_factor=totp_code or None)
     except DomainError as exc:
         status = 403 if exc.kind == "forbidden" else 401
-        return _login_page(request, next_=next, username=username, error=exc.detail, status=status)
+        need_code = bool(totp_code) or exc.code.startswith("totp")  # the account has a second factor: ask for it
+        return _login_page(request, next_=next, username=username, error=exc.detail, status=status,
+                           need_code=need_code)
     response = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookie(response, request, outcome.cookie)
     return response
