@@ -1,14 +1,17 @@
 """End to end in a real browser, at a desktop (1280×800) and a phone (375×740) size: log in, apply for a matter
-with a file, 补正 and resubmit, accept, countersign by two departments, return to an earlier step, approve,
-conclude, rate — and a supervisor sees it. Screenshots of the main pages go to docs/screenshots/."""
+with a file, 补正 and resubmit, accept, claim (签收) the first step, countersign by two departments, return to an
+earlier step, approve, conclude, rate — and a supervisor sees it and prints its approval sheet (审批单). Screenshots
+of the main pages go to docs/screenshots/."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from io import BytesIO
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import Engine
 
 from tests.factories import joint_approval_process, publish_matter
@@ -143,6 +146,7 @@ def test_a_case_from_application_to_rating_in_the_browser(api: Api, site: tuple[
 
     desk = flow.open_case(handler, case_id)
     flow.act(desk, "accept")
+    flow.act(desk, "claim")  # 签收 the post's shared step before deciding it
     flow.act(desk, "approve", fill={"#d-opinion": "材料齐全，同意受理。"})
     flow.shot(desk, "case")
 
@@ -174,6 +178,10 @@ def test_a_case_from_application_to_rating_in_the_browser(api: Api, site: tuple[
     assert "已办结" in text and "退回到：受理审查" in text and "意见：人社审查通过。" in text
     assert watcher.locator("button[data-action=approve]").count() == 0  # reads, may not decide
     flow.shot(watcher, "supervisor")
+    sheet = watcher.request.get(base + watcher.locator("#approval-sheet").get_attribute("href"))  # 打印审批单
+    assert sheet.ok and sheet.headers["content-type"] == "application/pdf"
+    printed = "".join("".join(p.extract_text() for p in PdfReader(BytesIO(sheet.body())).pages).split())
+    assert "审批单" in printed and "人社审查通过" in printed
 
 
 def test_browser_tests_fail_in_ci_and_skip_elsewhere_when_the_browser_is_missing(monkeypatch) -> None:  # type: ignore[no-untyped-def]
