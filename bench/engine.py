@@ -33,13 +33,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.factories import joint_approval_process, make_city, publish_matter
 
+from bench.scratch import scratch_postgres
 from xietong.cases import service
 from xietong.cases.models import Case
 from xietong.config import Settings
@@ -260,12 +261,7 @@ def fresh_database(kind: str, pool_size: int) -> tuple[Engine, str, Settings]:
         settings = Settings(data_dir=data_dir, demo=True, pool_size=pool_size)
         url = settings.resolved_database_url
     else:
-        admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)"))
-            conn.execute(text(f"CREATE DATABASE {PG_BENCH_DB}"))
-        admin.dispose()
-        url = make_url(PG_URL).set(database=PG_BENCH_DB).render_as_string(hide_password=False)
+        url = scratch_postgres(PG_URL, PG_BENCH_DB, create=True)
         settings = Settings(database_url=url, demo=True, pool_size=pool_size)
     engine = create_db_engine(settings)
     migrate.upgrade(engine)
@@ -384,10 +380,7 @@ def bench_database(kind: str, args: argparse.Namespace, history: list[int]) -> N
 
 
 def _drop_database() -> None:
-    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)"))
-    admin.dispose()
+    scratch_postgres(PG_URL, PG_BENCH_DB, create=False)
 
 
 def _verdicts(kind: str, one: dict[str, Any], four: dict[str, Any], mixed: dict[str, Any], ratio_raw: float,

@@ -24,14 +24,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.dataservice.receiver import Receiver
 from tests.factories import City, linear_process, make_city, post_rule, publish_matter
 
+from bench.scratch import scratch_postgres
 from xietong.cases import service
 from xietong.cases.changelog import sequence_events
 from xietong.cases.models import Event
@@ -56,12 +56,7 @@ def fresh_database(kind: str) -> Engine:
     if kind == "sqlite":
         settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="xietong-bench-outbox-")), demo=True, pool_size=10)
     else:
-        admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)"))
-            conn.execute(text(f"CREATE DATABASE {PG_BENCH_DB}"))
-        admin.dispose()
-        url = make_url(PG_URL).set(database=PG_BENCH_DB).render_as_string(hide_password=False)
+        url = scratch_postgres(PG_URL, PG_BENCH_DB, create=True)
         settings = Settings(database_url=url, demo=True, pool_size=10)
     engine = create_db_engine(settings)
     migrate.upgrade(engine)
@@ -161,11 +156,7 @@ def bench(kind: str, args: argparse.Namespace) -> None:
         receiver.stop()
         engine.dispose()
         if kind == "postgresql":
-            admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"),
-                                  isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)"))
-            admin.dispose()
+            scratch_postgres(PG_URL, PG_BENCH_DB, create=False)
 
 
 def main() -> None:
