@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 from xietong.cases.enums import OPEN_STATUSES
 from xietong.cases.events import Actor
 from xietong.cases.models import Case, Event
-from xietong.cases.service.common import Operation, lock_case
+from xietong.cases.service.common import Operation, lock_case, process_of
 from xietong.catalog.models import LocalMatter, MatterVersion, ProcessDefinition
 from xietong.db.base import utcnow
-from xietong.engine.definition import CompiledProcess, compile_process
+from xietong.engine.definition import CompiledProcess
 from xietong.engine.models import Scope, Task
 from xietong.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from xietong.security.permissions import may_administer
@@ -194,19 +194,13 @@ def _versions(
     return _process(session, from_version_id), _process(session, to_version_id)
 
 
-_processes: dict[str, CompiledProcess] = {}
-
-
 def _process(session: Session, version_id: int) -> CompiledProcess:
-    """The compiled process of a version, cached by content digest (a definition's content never changes)."""
-    found = session.execute(
-        select(ProcessDefinition.digest, ProcessDefinition.body)
+    """The compiled process of a version, from the cache the case operations use (keyed by content digest)."""
+    digest = session.scalar(
+        select(ProcessDefinition.digest)
         .join(MatterVersion, MatterVersion.process_definition_id == ProcessDefinition.id)
         .where(MatterVersion.id == version_id)
-    ).first()
-    if found is None:
+    )
+    if digest is None:
         raise NotFound(code="version_not_found", detail="版本不存在")
-    digest, body = found
-    if digest not in _processes:
-        _processes[digest] = compile_process(body)
-    return _processes[digest]
+    return process_of(session.connection(), {"digest": digest})

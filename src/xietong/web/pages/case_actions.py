@@ -257,7 +257,7 @@ ACTIONS: dict[str, Action] = {
         Action("transfer", "转办", "transfer", _transfer, on_task=True),
         Action("add_signers", "加签", "people", _add_signers, on_task=True),
         Action("release", "退回签收", "confirm", _release, on_task=True),
-        Action("delegate", "委派", "delegate", _delegate, on_task=True),
+        Action("delegate", "委派", "transfer", _delegate, on_task=True),
         Action("hand_back", "交回委派", "opinion", _hand_back, on_task=True, style="primary"),
         Action("recall", "收回委派", "confirm", _hand_back, on_task=True),
         Action("start_special_procedure", "特别程序", "special", _start_special),

@@ -112,8 +112,8 @@ def _dialog_context(session: Session, principal: Principal, detail: CaseDetail, 
         extra["phrases"] = [o.text for o in oversight.saved_opinions(session, principal=principal)]
     elif action.fields == "return":
         extra["targets"] = cases.return_targets(session, principal=principal, task_id=task_id or 0)
-    elif action.fields in ("transfer", "delegate", "people"):
-        if action.key in ("transfer", "delegate"):  # 转办 and 委派 stay in the step's unit
+    elif action.fields in ("transfer", "people"):
+        if action.fields == "transfer":  # 转办 and 委派 stay in the step's unit
             units = [t.unit_id for t in detail.open_tasks if t.id == task_id]
         else:  # 抄送 and 加签: the units taking part now
             c = detail.case
