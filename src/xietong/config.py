@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=183, ge=183, description="audit records are kept at least 6 months")
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60, description="one webhook POST at most")
     webhook_lease_seconds: int = Field(default=300, ge=1, description="a claimed delivery is re-sent after this")
+    outbound_timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="one call to an outside system")
+    outbound_lease_seconds: int = Field(default=300, ge=30, description="a claimed outbound message is re-sent after")
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

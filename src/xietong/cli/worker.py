@@ -15,6 +15,7 @@ from xietong.config import Settings
 from xietong.dataservice.delivery import WebhookOptions
 from xietong.db.engine import create_db_engine
 from xietong.db.session import unit_of_work
+from xietong.integrations.outbound import outbound_options
 from xietong.logs import configure_logging
 from xietong.system.secret import instance_secret
 from xietong.worker.loop import checkpoint_duty, run_forever, run_once
@@ -36,7 +37,7 @@ def worker(
         timeout_seconds=settings.webhook_timeout_seconds, lease=timedelta(seconds=settings.webhook_lease_seconds)
     )
     if once:
-        done = run_once(engine, extra, webhooks=webhooks)
+        done = run_once(engine, extra, webhooks=webhooks, outbound=outbound_options(settings))
         console.print("  ".join(f"{name}={count}" for name, count in done.items()))
         engine.dispose()
         return
@@ -49,5 +50,6 @@ def worker(
     signal.signal(signal.SIGINT, _stop)
     configure_logging(settings.log_level)
     console.print("[bold]xietong worker[/bold] 运行中（Ctrl+C 退出）")
-    run_forever(engine, stop, idle_seconds=idle_seconds, extra=extra, webhooks=webhooks)
+    run_forever(engine, stop, idle_seconds=idle_seconds, extra=extra, webhooks=webhooks,
+                outbound=outbound_options(settings))
     engine.dispose()

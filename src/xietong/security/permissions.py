@@ -183,6 +183,7 @@ ADMIN_ROLES: dict[str, frozenset[str]] = {
     "accounts": frozenset({"security_admin"}),
     "calendar": frozenset({"system_admin"}),
     "dataservice": frozenset({"system_admin"}),  # application clients and their webhooks
+    "integrations": frozenset({"system_admin"}),  # outside systems: health, dead messages, replay and skip
 }
 
 

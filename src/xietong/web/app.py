@@ -17,6 +17,8 @@ from xietong.db import migrate
 from xietong.db.engine import create_db_engine
 from xietong.db.session import unit_of_work
 from xietong.errors import DomainError, Unavailable
+from xietong.integrations.outbound import outbound_options
+from xietong.standins import with_demo_standins
 from xietong.system.health import production_refusals, readiness
 from xietong.system.secret import instance_secret
 from xietong.web.api import api_router
@@ -60,7 +62,8 @@ def create_app(settings: Settings) -> FastAPI:
                 raise UnsafeProduction("生产模式拒绝启动：" + "；".join(refusals))
             app.state.secret_key = instance_secret(session, settings.secret_key)
         extra = (checkpoint_duty(app.state.secret_key),)
-        worker = start_in_thread(engine, extra=extra) if settings.run_worker_in_process else None
+        worker = start_in_thread(engine, extra=extra, outbound=outbound_options(app.state.settings)) \
+            if settings.run_worker_in_process else None
         yield
         if worker is not None:
             thread, stop = worker
@@ -74,6 +77,8 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         description=API_DESCRIPTION,
     )
+    if settings.demo:  # the demo's outside systems are local stand-ins served by this very server
+        settings = with_demo_standins(app, settings)
     app.state.settings, app.state.engine = settings, engine
     app.state.metrics = metrics = Metrics(engine)
     schema_head = migrate.head_revision(engine)

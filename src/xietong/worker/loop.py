@@ -27,6 +27,8 @@ from xietong.db.base import utcnow
 from xietong.db.engine import checkpoint
 from xietong.db.session import unit_of_work
 from xietong.documents.issue import issue_documents
+from xietong.integrations import installed as _integrations
+from xietong.integrations.outbound import OutboundOptions, send_outbound
 from xietong.oversight import jobs as _oversight_jobs  # noqa: F401  (registers oversight's outbox and timer handlers)
 from xietong.security.audit_chain import checkpoint_due
 from xietong.worker.outbox import deliver_outbox
@@ -41,6 +43,7 @@ DUTIES: tuple[tuple[str, Duty], ...] = (
     ("fire_timers", fire_timers),
     ("fan_out_webhooks", fan_out_webhooks),
     ("issue_documents", issue_documents),
+    *_integrations.DUTIES,
 )
 QUIET = frozenset({"audit_checkpoint"})  # upkeep: signing a checkpoint never makes the tick count as busy
 
@@ -55,27 +58,32 @@ def checkpoint_duty(secret: str) -> tuple[str, Duty]:
 
 
 def run_once(
-    engine: Engine, extra: tuple[tuple[str, Duty], ...] = (), *, webhooks: WebhookOptions | None = None
+    engine: Engine, extra: tuple[tuple[str, Duty], ...] = (), *, webhooks: WebhookOptions | None = None,
+    outbound: OutboundOptions | None = None,
 ) -> dict[str, int]:
     """Run every duty once (and the ``extra`` ones a caller adds), each in its own transaction; returns how
-    much each did."""
+    much each did. Messages to outside systems are sent only given ``outbound`` (it carries the settings that
+    say where those systems are)."""
     done = {}
     for name, duty in DUTIES + extra:
         with unit_of_work(engine) as session:
             done[name] = duty(session)
     done["deliver_webhooks"] = deliver_webhooks(engine, options=webhooks)  # its own short transactions
+    if outbound is not None:
+        done["send_outbound"] = send_outbound(engine, options=outbound)  # likewise
     checkpoint(engine)  # upkeep, not work: it never counts as the tick being busy
     return done
 
 
 def run_forever(
     engine: Engine, stop: threading.Event, *, idle_seconds: float = 1.0, extra: tuple[tuple[str, Duty], ...] = (),
-    webhooks: WebhookOptions | None = None,
+    webhooks: WebhookOptions | None = None, outbound: OutboundOptions | None = None,
 ) -> None:
     """Tick until ``stop`` is set; a failing tick is logged and retried, never fatal."""
     while not stop.is_set():
         try:
-            busy = any(v for k, v in run_once(engine, extra, webhooks=webhooks).items() if k not in QUIET)
+            done = run_once(engine, extra, webhooks=webhooks, outbound=outbound)
+            busy = any(v for k, v in done.items() if k not in QUIET)
         except Exception:  # the worker outlives a database blip; the next tick retries
             logger.exception("worker tick failed")
             busy = False
@@ -84,11 +92,13 @@ def run_forever(
 
 
 def start_in_thread(
-    engine: Engine, *, idle_seconds: float = 1.0, extra: tuple[tuple[str, Duty], ...] = ()
+    engine: Engine, *, idle_seconds: float = 1.0, extra: tuple[tuple[str, Duty], ...] = (),
+    outbound: OutboundOptions | None = None,
 ) -> tuple[threading.Thread, threading.Event]:
     stop = threading.Event()
     thread = threading.Thread(
-        target=run_forever, args=(engine, stop), kwargs={"idle_seconds": idle_seconds, "extra": extra},
+        target=run_forever, args=(engine, stop),
+        kwargs={"idle_seconds": idle_seconds, "extra": extra, "outbound": outbound},
         name="xietong-worker", daemon=True,
     )
     thread.start()

@@ -15,6 +15,7 @@ from xietong.web.api import (
     directory,
     documents,
     feed,
+    integrations,
     matters,
     migration,
     monitor,
@@ -37,3 +38,4 @@ api_router.include_router(webhooks.router)
 api_router.include_router(documents.router)
 api_router.include_router(migration.router)
 api_router.include_router(monitor.router)
+api_router.include_router(integrations.router)

@@ -1,0 +1,1 @@
+"""Imports every stand-in so it registers in ``STANDINS`` (one line per outside system)."""
