@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60, description="one webhook POST at most")
     webhook_lease_seconds: int = Field(default=300, ge=1, description="a claimed delivery is re-sent after this")
     outbound_timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="one call to an outside system")
+    province_url: str | None = Field(default=None, description="the provincial platform's exchange base URL")
+    province_app_id: str | None = None
+    province_secret: str | None = Field(default=None, description="the exchange's app secret (HMAC-SHA256)")
     outbound_lease_seconds: int = Field(default=300, ge=30, description="a claimed outbound message is re-sent after")
 
     @model_validator(mode="after")

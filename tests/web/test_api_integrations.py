@@ -49,3 +49,25 @@ def test_a_dead_message_is_replayed_once_and_then_no_longer_dead(api: Api) -> No
         CHANNELS.pop(name, None)
         with unit_of_work(engine) as session:
             session.execute(delete(OutboundMessage).where(OutboundMessage.channel == name))
+
+
+def test_province_reconciliation_over_the_api(api: Api) -> None:
+    from xietong.standins import serve_in_thread
+    from xietong.standins.province import ProvincePlatform
+
+    root = api.login(api.root)
+    assert api.login("finance.clerk.0").get("/api/v1/integrations/province/reconciliation").status_code == 403
+    # The demo settings point at the stand-in mounted in the demo server, which this test does not run.
+    down = root.get("/api/v1/integrations/province/reconciliation")
+    assert down.status_code == 503 and "暂时无法访问" in down.json()["detail"]
+
+    running = serve_in_thread(ProvincePlatform().app())
+    settings = api.app.state.settings
+    api.app.state.settings = settings.model_copy(update={"province_url": running.url})
+    try:
+        report = root.get("/api/v1/integrations/province/reconciliation", params={"day": "2026-12-01"})
+        assert report.status_code == 200, report.text
+        assert report.json()["day"] == "2026-12-01" and report.json()["unknown"] == []
+    finally:
+        api.app.state.settings = settings
+        running.close()

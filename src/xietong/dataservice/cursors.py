@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -10,10 +12,13 @@ from sqlalchemy.orm import Session
 from xietong.dataservice.models import FeedCursor
 
 
-def lock_cursor(session: Session, name: str) -> FeedCursor:
-    """The reader's cursor, created at 0 and locked for the transaction: two workers never read the same events."""
+def lock_cursor(session: Session, name: str, *, start: Any = 0) -> FeedCursor:
+    """The reader's cursor, created at ``start`` (0, or an expression such as the log's head) and locked for the
+    transaction: two workers never read the same events."""
     insert_ = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert_(FeedCursor).values(name=name, position=0).on_conflict_do_nothing(index_elements=["name"]))
+    session.execute(
+        insert_(FeedCursor).values(name=name, position=start).on_conflict_do_nothing(index_elements=["name"])
+    )
     cursor = session.scalar(select(FeedCursor).where(FeedCursor.name == name).with_for_update())
     assert cursor is not None
     return cursor

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xietong.cases.models import Event
@@ -37,8 +37,13 @@ class Committed:
 def follow(session: Session, cursor: str, handle: Callable[[Session, Committed], None], *,
            types: frozenset[str] | None = None, batch: int = 500) -> int:
     """Hand up to ``batch`` events after ``cursor`` (only ``types`` when given) to ``handle``; returns how many
-    events the cursor moved over."""
-    row = lock_cursor(session, cursor)
+    events the cursor moved over.
+
+    A follower's cursor starts at the head of the change log the first time it runs: an integration switched on
+    reports what happens from then on, not years of history in one burst.
+    """
+    head = select(func.coalesce(func.max(Event.position), 0)).scalar_subquery()
+    row = lock_cursor(session, cursor, start=head)
     query = (
         select(Event.id, Event.case_id, Event.seq, Event.type, Event.at, Event.actor_kind, Event.actor_id,
                Event.delta, Event.position)

@@ -43,14 +43,14 @@ class ChannelHealth:
         return "ok"
 
 
-def _require(principal: Principal) -> None:
+def require_admin(principal: Principal) -> None:
     if not may_administer(principal, AREA):
         raise Forbidden(code="integrations_forbidden", detail="只有系统管理员可以查看和处理外部系统对接")
 
 
 def channel_health(session: Session, *, principal: Principal, settings: Settings) -> list[ChannelHealth]:
     """Every registered channel, with its backlog (pending, dead, the oldest pending) and its last outcomes."""
-    _require(principal)
+    require_admin(principal)
     m = OutboundMessage
     counts = {
         (row.channel, row.state): (row.n, row.oldest)
@@ -79,7 +79,7 @@ def channel_health(session: Session, *, principal: Principal, settings: Settings
 
 def dead_messages(session: Session, *, principal: Principal, channel: str | None = None,
                   limit: int = 200) -> list[OutboundMessage]:
-    _require(principal)
+    require_admin(principal)
     query = select(OutboundMessage).where(OutboundMessage.state == "dead")
     if channel is not None:
         query = query.where(OutboundMessage.channel == channel)
@@ -97,7 +97,7 @@ def _dead(session: Session, message_id: int) -> OutboundMessage:
 
 def replay(session: Session, *, principal: Principal, message_id: int, now: datetime) -> OutboundMessage:
     """Send a dead message again from its first attempt (same ``message_id``: the outside system de-duplicates)."""
-    _require(principal)
+    require_admin(principal)
     message = _dead(session, message_id)
     message.state, message.attempts, message.available_at = "pending", 0, now
     return message
@@ -105,7 +105,7 @@ def replay(session: Session, *, principal: Principal, message_id: int, now: date
 
 def skip(session: Session, *, principal: Principal, message_id: int) -> OutboundMessage:
     """Give a dead message up; the later messages of its key go on."""
-    _require(principal)
+    require_admin(principal)
     message = _dead(session, message_id)
     message.state = "skipped"
     return message

@@ -1,5 +1,6 @@
-"""Every integration the worker runs: importing this module registers their channels; ``DUTIES`` are their
-change-log followers (each ``duty(session) -> int``, run in its own transaction like the worker's own)."""
+"""Every integration the worker runs: importing this module registers their channels; ``duties(settings)`` are
+the change-log followers of the configured ones (each ``duty(session) -> int``, run in its own transaction like
+the worker's own). An integration that is not configured follows nothing, so it queues nothing."""
 
 from __future__ import annotations
 
@@ -7,4 +8,15 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-DUTIES: tuple[tuple[str, Callable[[Session], int]], ...] = ()
+from xietong.config import Settings
+from xietong.integrations.province import client as province
+from xietong.integrations.province.follower import report_to_province
+
+Duty = Callable[[Session], int]
+
+
+def duties(settings: Settings) -> tuple[tuple[str, Duty], ...]:
+    found: list[tuple[str, Duty]] = []
+    if province.configured(settings):
+        found.append(("report_to_province", report_to_province))
+    return tuple(found)

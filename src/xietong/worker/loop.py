@@ -43,7 +43,6 @@ DUTIES: tuple[tuple[str, Duty], ...] = (
     ("fire_timers", fire_timers),
     ("fan_out_webhooks", fan_out_webhooks),
     ("issue_documents", issue_documents),
-    *_integrations.DUTIES,
 )
 QUIET = frozenset({"audit_checkpoint"})  # upkeep: signing a checkpoint never makes the tick count as busy
 
@@ -65,7 +64,8 @@ def run_once(
     much each did. Messages to outside systems are sent only given ``outbound`` (it carries the settings that
     say where those systems are)."""
     done = {}
-    for name, duty in DUTIES + extra:
+    followers = _integrations.duties(outbound.settings) if outbound is not None else ()
+    for name, duty in DUTIES + extra + followers:
         with unit_of_work(engine) as session:
             done[name] = duty(session)
     done["deliver_webhooks"] = deliver_webhooks(engine, options=webhooks)  # its own short transactions

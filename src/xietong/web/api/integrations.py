@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -11,6 +11,8 @@ from pydantic import BaseModel
 from xietong.db.base import utcnow
 from xietong.integrations import health
 from xietong.integrations.models import OutboundMessage
+from xietong.integrations.province.follower import TZ
+from xietong.integrations.province.reconcile import fetch_receipts, reconcile
 from xietong.web.deps import CurrentPrincipal, audit, reading, writing
 
 router = APIRouter(tags=["外部系统对接"])
@@ -74,3 +76,35 @@ def replay_or_skip(message_id: int, action: Literal["replay", "skip"], request: 
         audit(session, request, principal, PAST[action], target_kind="outbound_message",
               target_id=message.id, channel=message.channel)
         return _message(message)
+
+
+class ReconciliationLineOut(BaseModel):
+    serial: str
+    table: str
+    case_number: str
+    state: str
+    last_error: str | None
+
+
+class ReconciliationOut(BaseModel):
+    day: date
+    balanced: bool
+    confirmed: int
+    unconfirmed: list[ReconciliationLineOut]
+    waiting: list[ReconciliationLineOut]
+    dead: list[ReconciliationLineOut]
+    unknown: list[str]
+
+
+@router.get("/integrations/province/reconciliation", summary="省平台办件上报对账：某日上报而省平台未确认的记录")
+def province_reconciliation(request: Request, principal: CurrentPrincipal, day: date | None = None
+                            ) -> ReconciliationOut:
+    health.require_admin(principal)
+    when = day or datetime.now(TZ).date()
+    receipts = fetch_receipts(request.app.state.settings, when)  # an outside call: no transaction open
+    with reading(request) as session:
+        report = reconcile(session, when, receipts)
+    lines = {name: [ReconciliationLineOut(**vars(line)) for line in getattr(report, name)]
+             for name in ("unconfirmed", "waiting", "dead")}
+    return ReconciliationOut(day=when, balanced=report.balanced, confirmed=report.confirmed,
+                             unknown=report.unknown, **lines)
