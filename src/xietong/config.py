@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     province_url: str | None = Field(default=None, description="the provincial platform's exchange base URL")
     province_app_id: str | None = None
     province_secret: str | None = Field(default=None, description="the exchange's app secret (HMAC-SHA256)")
+    oa_url: str | None = Field(default=None, description="the OA system's exchange base URL")
+    oa_app_id: str | None = Field(default=None, description="the id both sides of the OA exchange sign with")
+    oa_secret: str | None = Field(default=None, description="the OA exchange's shared secret (HMAC-SHA256)")
+    oa_max_attachments_mb: int = Field(default=20, ge=1, description="an incoming OA document's attachments at most")
     outbound_lease_seconds: int = Field(default=300, ge=30, description="a claimed outbound message is re-sent after")
 
     @model_validator(mode="after")

@@ -35,9 +35,10 @@ class Committed:
 
 
 def follow(session: Session, cursor: str, handle: Callable[[Session, Committed], None], *,
-           types: frozenset[str] | None = None, batch: int = 500) -> int:
-    """Hand up to ``batch`` events after ``cursor`` (only ``types`` when given) to ``handle``; returns how many
-    events the cursor moved over.
+           types: frozenset[str] | None = None, batch: int = 500, until: int | None = None) -> int:
+    """Hand up to ``batch`` events after ``cursor`` (only ``types`` when given; none past position ``until``
+    when given — another follower's cursor this one must not overtake) to ``handle``; returns how many events the
+    cursor moved over.
 
     A follower's cursor starts at the head of the change log the first time it runs: an integration switched on
     reports what happens from then on, not years of history in one burst.
@@ -49,6 +50,8 @@ def follow(session: Session, cursor: str, handle: Callable[[Session, Committed],
                Event.delta, Event.position)
         .where(Event.position > row.position).order_by(Event.position).limit(batch)
     )
+    if until is not None:
+        query = query.where(Event.position <= until)
     events = session.execute(query).all()
     for event in events:
         if types is None or event.type in types:

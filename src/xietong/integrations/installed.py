@@ -9,6 +9,8 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from xietong.config import Settings
+from xietong.integrations.oa import client as oa
+from xietong.integrations.oa.service import report_results
 from xietong.integrations.province import client as province
 from xietong.integrations.province.follower import report_to_province
 
@@ -19,4 +21,6 @@ def duties(settings: Settings) -> tuple[tuple[str, Duty], ...]:
     found: list[tuple[str, Duty]] = []
     if province.configured(settings):
         found.append(("report_to_province", report_to_province))
+    if oa.configured(settings):
+        found.append(("report_to_oa", report_results))
     return tuple(found)

@@ -1,2 +1,4 @@
 """Imports every stand-in so it registers in ``STANDINS`` (one line per outside system)."""
-from xietong.standins import province  # noqa: F401
+
+from xietong.standins import oa as _oa  # noqa: F401
+from xietong.standins import province as _province  # noqa: F401
