@@ -1,0 +1,42 @@
+"""对接状态 (system administrators): every outside system's health, backlog and last error; dead messages with
+replay and skip — the page form of ``/api/v1/integrations``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from xietong.db.base import utcnow
+from xietong.integrations import health
+from xietong.web.deps import audit, reading, settings_of, writing
+from xietong.web.pages.access import PagePrincipal
+from xietong.web.pages.rendering import render
+
+router = APIRouter()
+STATUS = {"ok": ("正常", "green"), "retrying": ("重试中", "yellow"), "failing": ("有失败消息", "red"),
+          "unconfigured": ("未配置", "")}
+ACTIONS = {"replay": "integrations.message_replayed", "skip": "integrations.message_skipped"}
+
+
+@router.get("/admin/integrations", include_in_schema=False)
+def integrations_page(request: Request, principal: PagePrincipal) -> Response:
+    with reading(request) as session:
+        report = health.channel_health(session, principal=principal, settings=settings_of(request))
+        dead = health.dead_messages(session, principal=principal, limit=100)
+        labels = {h.channel: h.label for h in report}
+        return render(request, "integrations/health.html", {"report": report, "dead": dead, "status": STATUS,
+                                                            "labels": labels})
+
+
+@router.post("/admin/integrations/messages/{message_id}/{action}", include_in_schema=False)
+def replay_or_skip(message_id: int, action: str, request: Request, principal: PagePrincipal) -> Response:
+    with writing(request) as session:
+        if action == "replay":
+            message = health.replay(session, principal=principal, message_id=message_id, now=utcnow())
+        elif action == "skip":
+            message = health.skip(session, principal=principal, message_id=message_id)
+        else:
+            return RedirectResponse("/admin/integrations", status_code=303)
+        audit(session, request, principal, ACTIONS[action], target_kind="outbound_message", target_id=message.id,
+              channel=message.channel)
+    return RedirectResponse("/admin/integrations", status_code=303)
