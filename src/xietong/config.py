@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     oa_app_id: str | None = Field(default=None, description="the id both sides of the OA exchange sign with")
     oa_secret: str | None = Field(default=None, description="the OA exchange's shared secret (HMAC-SHA256)")
     oa_max_attachments_mb: int = Field(default=20, ge=1, description="an incoming OA document's attachments at most")
+    delivery_history_days: int = Field(default=30, ge=1, description="settled webhook deliveries and outbound "
+                                       "messages are kept this long")
     outbound_lease_seconds: int = Field(default=300, ge=30, description="a claimed outbound message is re-sent after")
 
     @model_validator(mode="after")

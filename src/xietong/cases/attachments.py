@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from xietong.cases.filetypes import FORMAT_BY_EXTENSION, HEAD_BYTES, allowed_extensions, detect_format, refusal
 from xietong.cases.models import Attachment, Blob, Case, CaseGrant
 from xietong.cases.service.common import facts
+from xietong.cases.uploaders import uploaded_by, uploader
 from xietong.config import Settings
 from xietong.db.base import utcnow
 from xietong.directory.models import Unit
@@ -73,7 +74,7 @@ class AttachmentMeta:
     size: int
     sha256: str
     material_code: str | None
-    uploaded_by_id: int
+    uploaded_by_id: int | None
     uploaded_at: datetime
 
 
@@ -104,8 +105,8 @@ def store_upload(
 
     ``declared_type`` (the client's Content-Type) is never trusted; it is only kept in a refusal's ``extra``.
     """
-    if principal.kind != "person" or principal.id is None:
-        raise Forbidden(code="upload_person_only", detail="只有登录的人员可以上传附件")
+    if principal.kind not in ("person", "client") or principal.id is None:
+        raise Forbidden(code="upload_person_only", detail="只有登录的人员或对接应用可以上传附件")
     name = clean_filename(filename)
     expected = _extension_format(name)
     if material_code is not None and not 0 < len(material_code) <= MAX_MATERIAL_CODE:
@@ -129,7 +130,7 @@ def store_upload(
         content_type=detected.content_type,
         size=temp.size,
         material_code=material_code,
-        uploaded_by_id=principal.id,
+        **uploader(principal),
         uploaded_at=utcnow(),
     )
     session.add(attachment)
@@ -319,7 +320,7 @@ def _may_read(session: Session, principal: Principal, attachment: Attachment) ->
     if principal.kind == "system":
         return True
     if attachment.case_id is None:
-        return principal.kind == "person" and principal.id == attachment.uploaded_by_id
+        return uploaded_by(attachment, principal)
     case = (
         session.execute(
             select(Case.__table__, Unit.path.label("handling_unit_path"))

@@ -163,7 +163,9 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int]
     material_code: Mapped[str | None] = mapped_column(String(20))
-    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    # An application client's upload (``cases:submit``): exactly one of the two names the uploader.
+    uploaded_by_client_id: Mapped[int | None] = mapped_column(ForeignKey("api_client.id"))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

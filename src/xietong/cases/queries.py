@@ -315,7 +315,13 @@ def _task_item(row: Any, now: datetime, cal: WorkCalendar) -> TaskItem:
 
 
 def _held_by(principal: Principal) -> ColumnElement[bool]:
-    """Open tasks this person holds: assigned or lent (委派) to them, or shared by a post of theirs, unclaimed."""
+    """Open tasks this person holds: assigned or lent (委派) to them, or shared by a post of theirs, unclaimed;
+    an application client's: its units' open tasks no person has claimed or been lent (``holds_task``)."""
+    if principal.kind == "client":
+        if not principal.unit_ids:
+            return false()
+        return and_(Task.state == "open", Task.assignee_id.is_(None), Task.delegate_id.is_(None),
+                    Task.unit_id.in_(sorted(principal.unit_ids)))
     clauses: list[ColumnElement[bool]] = []
     if principal.id is not None:
         clauses.append(Task.assignee_id == principal.id)

@@ -18,7 +18,7 @@ from xietong.db.session import unit_of_work
 from xietong.integrations.outbound import outbound_options
 from xietong.logs import configure_logging
 from xietong.system.secret import instance_secret
-from xietong.worker.loop import checkpoint_duty, run_forever, run_once
+from xietong.worker.loop import checkpoint_duty, housekeeping_duty, run_forever, run_once
 
 console = Console()
 
@@ -32,7 +32,8 @@ def worker(
     settings = Settings()
     engine = create_db_engine(settings)
     with unit_of_work(engine) as session:
-        extra = (checkpoint_duty(instance_secret(session, settings.secret_key)),)
+        extra = (checkpoint_duty(instance_secret(session, settings.secret_key)),
+                 housekeeping_duty(settings.delivery_history_days))
     webhooks = WebhookOptions(
         timeout_seconds=settings.webhook_timeout_seconds, lease=timedelta(seconds=settings.webhook_lease_seconds)
     )

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 CASES_READ = "cases:read"
 CASES_SUBMIT = "cases:submit"
+TASKS_ACT = "tasks:act"
+STATS_READ = "stats:read"
 
 SCOPES: dict[str, str] = {
     CASES_READ: "读取本单位参与的办件、变更流和四库导出",
     CASES_SUBMIT: "以本单位名义提交办件",
+    TASKS_ACT: "办理本单位尚无人签收的待办（同意或不同意，附意见）",
+    STATS_READ: "读取本单位承办办件的统计分析",
 }
 
 API = "/api/v1"
-# (method, path) → scope; a path ending in "/*" covers every path below it.
+# (method, path) → scope; a path ending in "/*" covers every path below it, a "{}" segment matches any one.
 _RULES: tuple[tuple[str, str, str], ...] = (
     ("POST", f"{API}/cases", CASES_SUBMIT),
+    ("POST", f"{API}/attachments", CASES_SUBMIT),
     ("GET", f"{API}/cases", CASES_READ),
     ("GET", f"{API}/cases/*", CASES_READ),
     ("GET", f"{API}/events", CASES_READ),
@@ -25,6 +30,9 @@ _RULES: tuple[tuple[str, str, str], ...] = (
     ("GET", f"{API}/matters", CASES_READ),
     ("GET", f"{API}/matters/*", CASES_READ),
     ("GET", f"{API}/attachments/*", CASES_READ),
+    ("GET", f"{API}/tasks/todo", TASKS_ACT),
+    ("POST", f"{API}/tasks/{{}}/complete", TASKS_ACT),
+    ("GET", f"{API}/monitor/*", STATS_READ),
 )
 
 
@@ -36,6 +44,11 @@ def required_scope(method: str, path: str) -> str | None:
             continue
         if template.endswith("/*") and route.startswith(template[:-1]):
             return scope
-        if route == template:
+        if route == template or ("{}" in template and _segments_match(template, route)):
             return scope
     return None
+
+
+def _segments_match(template: str, route: str) -> bool:
+    wanted, given = template.split("/"), route.split("/")
+    return len(wanted) == len(given) and all(w in ("{}", g) for w, g in zip(wanted, given, strict=True))

@@ -103,7 +103,8 @@ class EngineStore:
 
     # -- writes ----------------------------------------------------------------------------------
     def complete_task(
-        self, task_id: int, *, by: int, approved: bool, opinion: str | None, now: datetime, days: int | None = None
+        self, task_id: int, *, by: int | None, approved: bool, opinion: str | None, now: datetime,
+        days: int | None = None,
     ) -> bool:
         """The guarded completion: True for the one caller whose UPDATE found the task still open."""
         outcome = "approve" if approved else "deny"
@@ -115,7 +116,7 @@ class EngineStore:
         return result.rowcount == 1
 
     def complete_task_with_scopes(
-        self, task_id: int, case_id: int, *, by: int, approved: bool, opinion: str | None, now: datetime,
+        self, task_id: int, case_id: int, *, by: int | None, approved: bool, opinion: str | None, now: datetime,
         days: int | None = None,
     ) -> tuple[bool, list[ScopeRow]]:
         """The guarded completion, and the case's active scopes for a run that will need them."""

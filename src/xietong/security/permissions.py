@@ -117,8 +117,11 @@ def _is_applicant(principal: Principal, case: CaseFacts) -> bool:
 
 
 def holds_task(principal: Principal, task: TaskFacts) -> bool:
-    """The task is this person's, or shared by a post they hold and not yet claimed by someone else."""
-    if principal.kind != "person":  # tasks are held by people; a client's id is no person id
+    """The task is this person's, or shared by a post they hold and not yet claimed by someone else; for an
+    application client (``tasks:act``), a task of its units that no person has claimed."""
+    if principal.kind == "client":  # a client's id is no person id: it never matches an assignee
+        return task.assignee_id is None and task.unit_id in principal.unit_ids
+    if principal.kind != "person":
         return False
     if task.assignee_id is not None:
         return task.assignee_id == principal.id
@@ -148,6 +151,8 @@ def supervised_cases(principal: Principal) -> ColumnElement[bool]:
     """
     if principal.kind == "system":
         return true()
+    if principal.kind == "client":  # ``stats:read``: the cases its units handle
+        return Case.handling_unit_id.in_(sorted(principal.unit_ids)) if principal.unit_ids else false()
     scope = _supervised_clauses(principal)
     if scope is None:
         return true()
@@ -155,7 +160,10 @@ def supervised_cases(principal: Principal) -> ColumnElement[bool]:
 
 
 def may_supervise(principal: Principal) -> bool:
-    """Whether any supervisory role is granted at all (monitoring's figures are for these roles only)."""
+    """Whether any supervisory role is granted at all (monitoring's figures are for these roles only); an
+    application client reaches monitoring only with ``stats:read`` (the route allow-list) and counts its units'."""
+    if principal.kind == "client":
+        return bool(principal.unit_ids)
     return principal.kind == "system" or any(g.role in SUPERVISORY_ROLES for g in principal.grants)
 
 

@@ -33,7 +33,7 @@ from xietong.web.problems import (
     unexpected_error_handler,
     validation_error_handler,
 )
-from xietong.worker.loop import checkpoint_duty, start_in_thread
+from xietong.worker.loop import checkpoint_duty, housekeeping_duty, start_in_thread
 
 API_DESCRIPTION = (
     "机关内部协同办事平台 API。错误以 application/problem+json 返回；列表统一使用游标分页（见 docs/api.md）。"
@@ -61,7 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
             if refusals:
                 raise UnsafeProduction("生产模式拒绝启动：" + "；".join(refusals))
             app.state.secret_key = instance_secret(session, settings.secret_key)
-        extra = (checkpoint_duty(app.state.secret_key),)
+        extra = (checkpoint_duty(app.state.secret_key), housekeeping_duty(settings.delivery_history_days))
         worker = start_in_thread(engine, extra=extra, outbound=outbound_options(app.state.settings)) \
             if settings.run_worker_in_process else None
         yield

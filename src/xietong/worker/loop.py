@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from xietong.cases import jobs as _jobs  # noqa: F401  (registers the cases doma
 from xietong.cases.changelog import sequence_events
 from xietong.dataservice.delivery import WebhookOptions, deliver_webhooks
 from xietong.dataservice.fanout import fan_out_webhooks
+from xietong.dataservice.housekeeping import purge_expired
 from xietong.db.base import utcnow
 from xietong.db.engine import checkpoint
 from xietong.db.session import unit_of_work
@@ -44,7 +46,8 @@ DUTIES: tuple[tuple[str, Duty], ...] = (
     ("fan_out_webhooks", fan_out_webhooks),
     ("issue_documents", issue_documents),
 )
-QUIET = frozenset({"audit_checkpoint"})  # upkeep: signing a checkpoint never makes the tick count as busy
+QUIET = frozenset({"audit_checkpoint", "purge_expired"})  # upkeep: never makes the tick count as busy
+PURGE_EVERY = timedelta(minutes=10)
 
 
 def checkpoint_duty(secret: str) -> tuple[str, Duty]:
@@ -54,6 +57,21 @@ def checkpoint_duty(secret: str) -> tuple[str, Duty]:
         return checkpoint_due(session, secret=secret, now=utcnow())
 
     return ("audit_checkpoint", duty)
+
+
+def housekeeping_duty(history_days: int) -> tuple[str, Duty]:
+    """The duty purging expired bookkeeping rows (``dataservice/housekeeping.py``), at most every ten minutes
+    in each worker process — it is upkeep, and repeating it is harmless."""
+    last: list[datetime] = []
+
+    def duty(session: Session) -> int:
+        now = utcnow()
+        if last and now - last[0] < PURGE_EVERY:
+            return 0
+        last[:] = [now]
+        return purge_expired(session, now=now, history=timedelta(days=history_days))
+
+    return ("purge_expired", duty)
 
 
 def run_once(

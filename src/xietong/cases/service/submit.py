@@ -16,6 +16,7 @@ from xietong.cases.filetypes import format_of
 from xietong.cases.models import Attachment, Case
 from xietong.cases.numbering import next_case_number
 from xietong.cases.service.writes import write_closing
+from xietong.cases.uploaders import uploaded_by, uploader
 from xietong.catalog.forms import FormSchema, Material, parse_form_schema, parse_materials, validate_form
 from xietong.catalog.models import LocalMatter, MatterVersion
 from xietong.db import fastpath
@@ -53,7 +54,8 @@ _PUBLISHED_VERSION = (
     .where(VERSION.c.local_matter_id == bindparam("b_local_matter_id"), VERSION.c.status == "published")
 )
 _ATTACHMENTS = select(
-    ATTACHMENT.c.id, ATTACHMENT.c.case_id, ATTACHMENT.c.uploaded_by_id, ATTACHMENT.c.filename,
+    ATTACHMENT.c.id, ATTACHMENT.c.case_id, ATTACHMENT.c.uploaded_by_id, ATTACHMENT.c.uploaded_by_client_id,
+    ATTACHMENT.c.filename,
     ATTACHMENT.c.content_type, ATTACHMENT.c.size,
 ).where(ATTACHMENT.c.id.in_(bindparam("b_ids", expanding=True)))
 # Guarded like a task completion: of two submissions racing for one upload, exactly one takes it.
@@ -62,7 +64,8 @@ _CLAIM_ATTACHMENTS = (
     .where(
         ATTACHMENT.c.id.in_(bindparam("b_ids", expanding=True)),
         ATTACHMENT.c.case_id.is_(None),
-        ATTACHMENT.c.uploaded_by_id == bindparam("b_by"),
+        ATTACHMENT.c.uploaded_by_id.is_not_distinct_from(bindparam("b_person")),
+        ATTACHMENT.c.uploaded_by_client_id.is_not_distinct_from(bindparam("b_client")),
     )
     .values(case_id=bindparam("b_case_id"))
 )
@@ -167,13 +170,12 @@ def claim_attachments(
     ids = sorted({a for ids in materials.values() for a in ids})
     if not ids:
         return
-    claimed = conn.execute(_CLAIM_ATTACHMENTS, {"b_ids": ids, "b_case_id": case_id, "b_by": principal.id})
+    who = uploader(principal)
+    claimed = conn.execute(_CLAIM_ATTACHMENTS, {"b_ids": ids, "b_case_id": case_id,
+                                                "b_person": who["uploaded_by_id"],
+                                                "b_client": who["uploaded_by_client_id"]})
     if claimed.rowcount != len(ids):
         raise Conflict(code="attachment_taken", detail="有附件刚被另一份申请使用，请重新上传后再提交")
-
-
-def _uploaded_by(row: Any, principal: Principal) -> bool:
-    return principal.kind == "person" and row.uploaded_by_id == principal.id
 
 
 def _check_form(schema_text: str, form: dict[str, Any]) -> tuple[dict[str, Any], list[FieldProblem]]:
@@ -197,7 +199,7 @@ def _check_materials(
             problems.append(FieldProblem(f"materials.{code}", f"请上传“{material.name}”", "material_required"))
         for attachment_id in attached:
             row = rows.get(attachment_id)
-            if row is None or row.case_id is not None or not _uploaded_by(row, principal):
+            if row is None or row.case_id is not None or not uploaded_by(row, principal):
                 problems.append(
                     FieldProblem(f"materials.{code}", f"附件 {attachment_id} 不存在或不可用", "bad_attachment")
                 )

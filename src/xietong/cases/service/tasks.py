@@ -108,7 +108,9 @@ def complete_task(
     actor = Actor(principal.kind, principal.id, row["task_acting_for_id"])
     op = Operation(session, row, actor, now, tz)
     days = step_working_days(op.conn, row["task_created_at"], now, tz)
-    decision = {"by": principal.id or 0, "approved": approved, "opinion": opinion or None, "now": now, "days": days}
+    # Only a person goes into task.completed_by_id; a client's or the system's decision names them in the event.
+    by = principal.id if principal.kind == "person" else None
+    decision = {"by": by, "approved": approved, "opinion": opinion or None, "now": now, "days": days}
     scopes = None
     if row["scope_kind"] == "process":  # the common case: no need to load the scope tree
         done = op.store.complete_task(task_id, **decision)
@@ -128,7 +130,7 @@ def complete_task(
             "task_completed": {
                 "id": task_id,
                 "outcome": "approve" if approved else "deny",
-                "by": principal.id,
+                "by": by,
                 "opinion": opinion,
                 "acting_for": row["task_acting_for_id"],
                 "node": row["task_node_id"],
