@@ -26,12 +26,12 @@ from xietong.directory.models import Person, Unit
 from xietong.documents.kinds import BY_EVENT, KINDS, REMEDIES, Kind
 from xietong.documents.models import Document, DocumentTemplate
 from xietong.documents.render import render
+from xietong.documents.warning import SUPPLEMENT_WINDOW_DAYS, arm_warning
 from xietong.system.calendar import work_calendar
 
 CURSOR = "documents"
 BATCH = 500
 #: 行政许可法 §32: the applicant is told everything to correct at once, within five (working, §82) days.
-SUPPLEMENT_WINDOW_DAYS = 5
 APPLICANT_UNIT = aliased(Unit)
 HANDLING_UNIT = aliased(Unit)
 
@@ -47,6 +47,8 @@ def issue_documents(session: Session, *, batch: int = BATCH, tz: str = "Asia/Sha
         return 0
     issued = 0
     for event in events:
+        if event.type == "case.submitted":
+            arm_warning(session, case_id=event.case_id, submitted_at=event.at, tz=tz)
         for kind in BY_EVENT.get(event.type, ()):
             if _applies(kind, event.delta):
                 issued += _issue(session, kind, event, tz)

@@ -9,11 +9,28 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from xietong.web.pages import auth, cases, integrations, matters, notifications, oa, workbench
+from xietong.web.pages import (
+    auth,
+    cases,
+    document_templates,
+    integrations,
+    matters,
+    notifications,
+    oa,
+    workbench,
+)
 from xietong.web.pages.rendering import make_templates
 
-ROUTERS = (auth.router, workbench.router, cases.router, matters.router, notifications.router, oa.router,
-           integrations.router)
+ROUTERS = (
+    auth.router,
+    workbench.router,
+    cases.router,
+    matters.router,
+    notifications.router,
+    oa.router,
+    integrations.router,
+    document_templates.router,
+)
 
 
 def install_pages(app: FastAPI, *, timezone: str) -> None:

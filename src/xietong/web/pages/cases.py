@@ -16,7 +16,7 @@ from xietong.cases.schemas import CaseDetail
 from xietong.cases.service.special import SPECIAL_KINDS
 from xietong.catalog.queries import process_of_version, require_version
 from xietong.directory.service import people_in_unit
-from xietong.documents.service import case_documents
+from xietong.documents.service import case_documents, supplement_window
 from xietong.errors import DomainError, NotFound
 from xietong.oversight import queries as oversight_queries
 from xietong.oversight import service as oversight
@@ -48,6 +48,7 @@ def case_page(case_id: int, request: Request, principal: PagePrincipal) -> Respo
         events = queries.case_events(session, principal=principal, case_id=case_id, limit=TIMELINE_LIMIT)
         files = queries.case_attachments(session, principal=principal, case_id=case_id)
         documents = case_documents(session, principal=principal, case_id=case_id)
+        window = supplement_window(session, principal=principal, case_id=case_id, tz=tz)  # §32, until accepted
         orders = oversight_queries.case_orders(session, principal=principal, case_id=case_id)
         process = process_of_version(session, version_id=detail.matter_version_id)
         version = require_version(session, version_id=detail.matter_version_id)
@@ -63,6 +64,7 @@ def case_page(case_id: int, request: Request, principal: PagePrincipal) -> Respo
     context = {
         "detail": detail, "c": detail.case, "entries": timeline.entries(events.items, names),
         "more_events": events.next_cursor is not None, "files": files, "documents": documents,
+        "supplement_window": window,
         "diagram": diagram.diagram(process, done=done, current=current), "state_labels": diagram.STATE_LABELS,
         "case_buttons": [ACTIONS[a] for a in (*detail.actions, *detail.oversight_actions)
                          if a in ACTIONS and not ACTIONS[a].on_order],

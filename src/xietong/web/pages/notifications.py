@@ -15,7 +15,8 @@ from xietong.web.pages.rendering import is_htmx, render
 router = APIRouter()
 PAGE_SIZE = 30
 KIND_LABELS = {"task_opened": "待办", "copy": "抄送", "urge": "催办", "supervision": "督办", "supervise": "督办",
-               "rectification": "整改"}
+               "rectification": "整改",
+               "supplement_warning": "补正期限"}
 
 
 @router.get("/notifications", include_in_schema=False)
