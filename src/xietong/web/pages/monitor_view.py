@@ -120,6 +120,7 @@ def dashboard(session: Session, *, principal: Principal, filters: Filters, now: 
                    "href": f"/monitor/units/{r.id}?" + urlencode({"period": period})} for r in units.rows[:TOP_UNITS]],
         "steps": [{"name": f"{s.step_name}（{s.unit_name}）", "matter": s.matter_name,
                    "average_days": None if s.average_days is None else round(s.average_days, 2),
+                   "overdue_open": s.overdue_open,
                    "href": f"/monitor/matters/{s.local_matter_id}?" + urlencode({"period": period})}
                   for s in steps.rows],
     }

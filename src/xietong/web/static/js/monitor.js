@@ -36,9 +36,13 @@
       var o = base(narrow);
       var list = rows.slice().reverse();
       o.tooltip = { trigger: "axis", confine: true, renderMode: "richText", axisPointer: { type: "shadow" } };
-      o.xAxis = { type: "value", name: "工作日" };
       o.yAxis = { type: "category", data: pick(list, "name"), axisLabel: { width: narrow ? 90 : 200, overflow: "truncate" } };
-      o.series = [{ name: "平均耗时（工作日）", type: "bar", data: pick(list, "average_days"), hrefs: pick(list, "href") }];
+      o.legend = { data: ["平均耗时（工作日）", "超时在办"], top: 0 };
+      o.xAxis = [{ type: "value", name: "工作日" }, { type: "value", show: false }];
+      o.series = [
+        { name: "平均耗时（工作日）", type: "bar", barMaxWidth: 24, data: pick(list, "average_days"), hrefs: pick(list, "href") },
+        { name: "超时在办", type: "bar", xAxisIndex: 1, barMaxWidth: 24, data: pick(list, "overdue_open"), hrefs: pick(list, "href") }
+      ];
       return o;
     }
   };
@@ -50,9 +54,9 @@
     o.xAxis = [percentAxis(), { type: "value", show: false }];
     o.yAxis = { type: "category", data: pick(list, "name"), axisLabel: { width: narrow ? 90 : 180, overflow: "truncate" } };
     o.series = [
-      { name: "按时办结率", type: "bar", data: pick(list, "on_time_rate"), hrefs: pick(list, "href"),
+      { name: "按时办结率", type: "bar", barMaxWidth: 24, data: pick(list, "on_time_rate"), hrefs: pick(list, "href"),
         tooltip: { valueFormatter: function (v) { return v == null ? "—" : v + "%"; } } },
-      { name: "逾期在办", type: "bar", xAxisIndex: 1, data: pick(list, "overdue_now"), hrefs: pick(list, "href") }
+      { name: "逾期在办", type: "bar", xAxisIndex: 1, barMaxWidth: 24, data: pick(list, "overdue_now"), hrefs: pick(list, "href") }
     ];
     return o;
   }
