@@ -28,6 +28,7 @@ from sqlalchemy.sql import visitors
 
 from xietong.cases.models import Case, Event
 from xietong.dataservice.cursors import lock_cursor
+from xietong.dataservice.models import FeedCursor
 from xietong.db.base import utcnow
 from xietong.engine.models import Task
 from xietong.monitor.filters import TZ
@@ -84,9 +85,10 @@ def refresh(
     now = now or utcnow()
     yesterday = now.astimezone(zone).date() - timedelta(days=1)
     through = min(through or yesterday, yesterday)
+    cursor = lock_cursor(session, CURSOR)  # one refresh at a time: the CLI's and the worker's wait for each other
     held = summarised_through(session)
     if held is None:  # the first summary: the change log up to here is in it (``monitor.upkeep``)
-        start_following(session)
+        _start_following(session, cursor)
     first = since if since is not None else (held + timedelta(days=1) if held else _first_day(session, zone))
     if first is None or first > through:
         return Refreshed(None, held, 0, 0)
@@ -114,10 +116,9 @@ def refresh(
     return Refreshed(first, new_through, len(case_rows), len(step_rows))
 
 
-def start_following(session: Session) -> None:
+def _start_following(session: Session, cursor: FeedCursor) -> None:
     """Move the summaries' change-log cursor past every event sequenced so far: a first summary reads the cases
     after these events committed, so they hold nothing it misses (read before the cases are)."""
-    cursor = lock_cursor(session, CURSOR)
     last = session.scalar(select(func.max(Event.position)).where(Event.position.is_not(None))) or 0
     cursor.position = max(cursor.position, last)
 
