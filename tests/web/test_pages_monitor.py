@@ -61,6 +61,10 @@ def test_the_dashboard_shows_the_apis_figures_with_definitions_and_drill_downs(a
                                 re.S).group(1))  # type: ignore[union-attr]
     assert set(data) == {"trend", "regions", "units", "steps"}
     assert sum(b["submitted"] for b in data["trend"]) == expected["submitted"]  # the buckets add up to the period
+    busiest = max(data["trend"], key=lambda b: b["submitted"])  # the chart's data is also a table of links
+    assert f'<a href="{busiest["submitted_href"].replace("&", "&amp;")}">{busiest["submitted"]}</a>' in page.text
+    bucket = client.get(busiest["submitted_href"]).text
+    assert f'{busiest["submitted"]} 件' in bucket and f'href="/cases/{made["first"]}"' in bucket
     assert [r["name"] for r in data["regions"]] == [api.city.region.name]
     assert 'data-chart="trend"' in page.text and '/static/vendor/echarts/echarts.min.js' in page.text
     assert 'href="/monitor"' in page.text  # the nav offers 监管 to supervisors
