@@ -1,5 +1,5 @@
 """``xietong monitor``: the periodic bulletin (.xlsx or PDF), any statistics table as .xlsx, figures on screen,
-and the daily refresh of the day summaries (``monitor/summary.py``).
+and the first (or a forced) refresh of the day summaries (``monitor/summary.py``; the worker keeps them after).
 
 The commands read as the system (they run on the server, by the operator) over the whole city or one region.
 """
@@ -74,7 +74,9 @@ def bulletin(period: PeriodOption, out_file: OutOption, region: RegionOption = N
     _write(out_file, data, force)
 
 
-@monitor_app.command("refresh", help="更新按日汇总（截至昨天；每天零点后运行一次，或由定时任务运行）")
+@monitor_app.command(
+    "refresh", help="建立或更新按日汇总（截至昨天）；此后由后台任务（worker）每天续汇总，并重算被补录改动的日期"
+)
 def refresh_summaries(
     since: Annotated[str | None, typer.Option("--since", help="从这一天（YYYY-MM-DD）起重新汇总")] = None,
 ) -> None:

@@ -24,8 +24,9 @@ INDEXES = (
     Index("ix_case_concluded", Case.concluded_at),
     Index("ix_case_accepted", Case.accepted_at),
     Index("ix_task_completed", Task.completed_at),
-    Index("ix_event_card_yellow_at", Event.at, postgresql_where=YELLOW, sqlite_where=YELLOW),
-    Index("ix_event_card_red_at", Event.at, postgresql_where=RED, sqlite_where=RED),
+    # (at, case_id): the carded cases of a period are counted from the index alone
+    Index("ix_event_card_yellow_at", Event.at, Event.case_id, postgresql_where=YELLOW, sqlite_where=YELLOW),
+    Index("ix_event_card_red_at", Event.at, Event.case_id, postgresql_where=RED, sqlite_where=RED),
     Index("ix_urge_at", Urge.at),
     Index("ix_rating_at", Rating.at),
     Index("ix_oversight_order_kind_created", OversightOrder.kind, OversightOrder.created_at),

@@ -8,8 +8,9 @@ straight from the cases, so a stale summary is slower, never wrong. Figures that
 distinct cases over several rows (anything "now", orders' states, urged cases, card events), are always read
 directly.
 
-``refresh`` (``xietong monitor refresh``, run daily after midnight or by cron) recomputes days from the cases;
-``since`` recomputes earlier days too (after a bulk import of history, say).
+``refresh`` recomputes days from the cases (``since``: earlier days too). Once a first ``xietong monitor refresh``
+has made them, the worker keeps them (``monitor.upkeep``): it summarises each new closed day after midnight and
+re-summarises the closed days that events written with a past time (imports, the demo, tests) touched.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from sqlalchemy import ColumnElement, Table, and_, delete, func, insert, or_, se
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import visitors
 
-from xietong.cases.models import Case
+from xietong.cases.models import Case, Event
+from xietong.dataservice.cursors import lock_cursor
+from xietong.dataservice.models import FeedCursor
 from xietong.db.base import utcnow
 from xietong.engine.models import Task
 from xietong.monitor.filters import TZ
@@ -34,6 +37,7 @@ from xietong.monitor.models import CaseDay, DaysUsedDay, StepDay, SummaryState
 from xietong.oversight.enums import BAD_LEVELS
 from xietong.oversight.models import Rating
 
+CURSOR = "monitor_summaries"  # the change-log reader of ``monitor.upkeep``
 CASE_DAY, DAYS_DAY, STEP_DAY = CaseDay.__table__, DaysUsedDay.__table__, StepDay.__table__
 #: steps closed by a person; a withdrawn decision was closed by its decider and keeps its time and days
 CLOSED_STEPS = ("completed", "returned", "transferred", "withdrawn")
@@ -81,7 +85,10 @@ def refresh(
     now = now or utcnow()
     yesterday = now.astimezone(zone).date() - timedelta(days=1)
     through = min(through or yesterday, yesterday)
+    cursor = lock_cursor(session, CURSOR)  # one refresh at a time: the CLI's and the worker's wait for each other
     held = summarised_through(session)
+    if held is None:  # the first summary: the change log up to here is in it (``monitor.upkeep``)
+        _start_following(session, cursor)
     first = since if since is not None else (held + timedelta(days=1) if held else _first_day(session, zone))
     if first is None or first > through:
         return Refreshed(None, held, 0, 0)
@@ -96,10 +103,10 @@ def refresh(
     for table, rows in ((CASE_DAY, case_rows), (DAYS_DAY, days_rows), (STEP_DAY, step_rows)):
         for batch in _batches(rows, 5_000):
             session.execute(insert(table), [{"span": "d", **r} for r in batch])
-    for month in months:
-        if _month_end(month) <= through:  # a month is rolled up once all its days are
-            _roll_up(session, month)
     new_through = max(through, held) if held else through
+    for month in months:
+        if _month_end(month) <= new_through:  # a month is rolled up once all its days are summarised
+            _roll_up(session, month)
     state = session.get(SummaryState, 1)
     if state is None:
         session.add(SummaryState(id=1, through=new_through, refreshed_at=now))
@@ -107,6 +114,13 @@ def refresh(
         state.through, state.refreshed_at = new_through, now
     session.flush()
     return Refreshed(first, new_through, len(case_rows), len(step_rows))
+
+
+def _start_following(session: Session, cursor: FeedCursor) -> None:
+    """Move the summaries' change-log cursor past every event sequenced so far: a first summary reads the cases
+    after these events committed, so they hold nothing it misses (read before the cases are)."""
+    last = session.scalar(select(func.max(Event.position)).where(Event.position.is_not(None))) or 0
+    cursor.position = max(cursor.position, last)
 
 
 def _months(first: date, last: date) -> list[date]:

@@ -159,7 +159,9 @@ def _related(
     assert m.related is not None
     related = m.related(window).subquery()
     query = (select(*head, func.count(distinct(related.c.case_id)).label("n"))
-             .select_from(related.join(Case, Case.id == related.c.case_id)).where(*where))
+             # "+ 0": the related rows drive (their time index), each case found by its key. Given the case
+             # side's region index, SQLite otherwise walks a county's every case and probes its events.
+             .select_from(related.join(Case, Case.id == related.c.case_id + 0)).where(*where))
     if group is not None:
         query = query.group_by(group)
     for row in session.execute(query).mappings():

@@ -31,6 +31,7 @@ from xietong.db.session import unit_of_work
 from xietong.documents.issue import issue_documents
 from xietong.integrations import installed as _integrations
 from xietong.integrations.outbound import OutboundOptions, send_outbound
+from xietong.monitor.upkeep import keep_summaries
 from xietong.oversight import jobs as _oversight_jobs  # noqa: F401  (registers oversight's outbox and timer handlers)
 from xietong.security.audit_chain import checkpoint_due
 from xietong.worker.outbox import deliver_outbox
@@ -45,6 +46,7 @@ DUTIES: tuple[tuple[str, Duty], ...] = (
     ("fire_timers", fire_timers),
     ("fan_out_webhooks", fan_out_webhooks),
     ("issue_documents", issue_documents),
+    ("keep_summaries", keep_summaries),
 )
 QUIET = frozenset({"audit_checkpoint", "purge_expired"})  # upkeep: never makes the tick count as busy
 PURGE_EVERY = timedelta(minutes=10)

@@ -15,6 +15,7 @@ from xietong.web.pages import (
     document_templates,
     integrations,
     matters,
+    monitor,
     notifications,
     oa,
     workbench,
@@ -30,6 +31,7 @@ ROUTERS = (
     oa.router,
     integrations.router,
     document_templates.router,
+    monitor.router,
 )
 
 

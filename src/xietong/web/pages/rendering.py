@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.templating import Jinja2Templates
 
 from xietong.cases import notifications
+from xietong.security.permissions import may_supervise
 from xietong.web.deps import CSRF_HEADER, reading, settings_of
 
 CARD_LABELS = {"yellow": "黄牌", "red": "红牌"}
@@ -30,6 +31,7 @@ def make_templates(timezone: str) -> Jinja2Templates:
     env.filters["local"] = local
     env.filters["card_label"] = lambda card: CARD_LABELS.get(card, "")
     env.globals["CSRF_FIELD"] = CSRF_FIELD
+    env.globals["may_supervise"] = may_supervise  # the nav offers 监管 only to supervisory roles
     return Jinja2Templates(env=env)
 
 
