@@ -9,10 +9,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from xietong.web.pages import auth, cases, matters, notifications, workbench
+from xietong.web.pages import auth, cases, designer, designer_form, designer_process, matters, notifications, workbench
 from xietong.web.pages.rendering import make_templates
 
 ROUTERS = (auth.router, workbench.router, cases.router, matters.router, notifications.router)
+ROUTERS += (designer.router, designer_process.router, designer_form.router)
 
 
 def install_pages(app: FastAPI, *, timezone: str) -> None:
