@@ -46,9 +46,6 @@ DOCS_CSP = (
     "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
     "worker-src blob:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 )
-# The process designer's page (web/pages/designer_process.py) only: bpmn-js sets style attributes on the SVG it
-# draws and injects one <style> element; scripts stay same-origin only.
-DESIGNER_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
 REQUEST_ID_HEADER = "x-request-id"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
