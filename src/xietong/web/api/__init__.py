@@ -12,6 +12,7 @@ from xietong.web.api import (
     calendar,
     cases,
     clients,
+    designer,
     directory,
     documents,
     feed,
@@ -37,3 +38,4 @@ api_router.include_router(webhooks.router)
 api_router.include_router(documents.router)
 api_router.include_router(migration.router)
 api_router.include_router(monitor.router)
+api_router.include_router(designer.router)
