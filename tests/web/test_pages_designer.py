@@ -189,3 +189,31 @@ def test_form_designer_adds_orders_configures_and_previews_fields(api: Api, matt
         keys = [f["key"] for f in session.scalar(select(MatterVersion.form_schema).where(
             MatterVersion.id == version_id))["fields"]]
         assert keys == ["amount", "kind", "reason"]
+
+
+CONDITIONAL_FORM = {
+    "schema": "xietong.form/1",
+    "fields": [
+        {"key": "kind", "label": "申请类型", "type": "select", "required": True,
+         "options": [{"value": "new", "label": "新办"}, {"value": "change", "label": "变更"}]},
+        {"key": "reason", "label": "变更原因", "type": "text", "required": True,
+         "visible_when": {"field": "kind", "equals": ["change"]}},
+        {"key": "unit_name", "label": "申请单位", "type": "text", "prefill": "applicant_unit.name"},
+    ],
+}
+
+
+def test_the_wizard_honours_display_conditions_and_prefill_sources(api: Api, db_engine: Engine) -> None:
+    with unit_of_work(db_engine) as session:
+        process = linear_process(("accept", post_rule("staffing", "clerk")))
+        local_id = publish_matter(session, api.city, process, form=CONDITIONAL_FORM).id
+    page = page_login(api, "finance.clerk.0", htmx=False).get(f"/matters/{local_id}/apply")
+    assert page.status_code == 200
+    assert 'data-visible-field="f.kind" data-visible-values=\'["change"]\'' in page.text
+    assert f'name="f.unit_name" value="{api.city.units["finance"].name}"' in page.text
+    client = api.login("finance.clerk.0")
+    body = {"local_matter_id": local_id, "applicant_unit_id": api.city.units["finance"].id}
+    hidden = client.post("/api/v1/cases", json=body | {"form": {"kind": "new", "reason": "不会保存"}})
+    assert hidden.status_code == 201, hidden.text
+    shown = client.post("/api/v1/cases", json=body | {"form": {"kind": "change"}})
+    assert shown.status_code == 422 and shown.json()["errors"][0]["field"] == "reason"

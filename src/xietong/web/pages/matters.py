@@ -114,9 +114,10 @@ def _prefill(request: Request, principal: Principal, matter_id: int, schema: Any
         person = session.get(Person, principal.id)
         name, phone = (person.name, person.phone) if person is not None else (None, None)
         unit = session.get(Unit, min(principal.unit_ids)) if principal.unit_ids else None
+        unit_name, uscc = (unit.name, unit.uscc) if unit is not None else (None, None)
     values = {f"f.{k}": v for k, v in last.items() if not isinstance(v, list) or not all(isinstance(i, int) for i in v)}
-    sources = {"person.name": name, "person.phone": phone, "applicant_unit.name": unit.name if unit else None,
-               "applicant_unit.uscc": unit.uscc if unit else None}
+    sources = {"person.name": name, "person.phone": phone, "applicant_unit.name": unit_name,
+               "applicant_unit.uscc": uscc}
     for field in schema.fields if schema is not None else ():
         source = sources.get(field.prefill or "")
         if source:
