@@ -117,3 +117,20 @@ class BaseChangeOffer(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (UniqueConstraint("base_change_id", "local_matter_id"),)
+
+
+class DraftProcess(Base):
+    """A draft version's process as the designer last saved it, while it does not compile.
+
+    The version keeps pointing at its last valid process definition (definitions are always valid, cases and
+    diffs compile them); this row holds the BPMN the person drew and its problems, and while it exists the
+    draft cannot be published. Saving a valid process deletes it.
+    """
+
+    __tablename__ = "draft_process"
+
+    version_id: Mapped[int] = mapped_column(BigId, ForeignKey("matter_version.id"), primary_key=True)
+    bpmn: Mapped[str] = mapped_column(Text)
+    problems: Mapped[list[Any]]
+    saved_at: Mapped[datetime] = mapped_column(default=utcnow)
+    saved_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))

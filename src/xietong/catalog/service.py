@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from xietong.catalog.codes import next_local_matter_code
 from xietong.catalog.forms import FormSchemaError, check_file_fields, parse_form_schema, parse_materials
-from xietong.catalog.models import BaseMatter, LocalMatter, MatterVersion, ProcessDefinition
+from xietong.catalog.models import BaseMatter, DraftProcess, LocalMatter, MatterVersion, ProcessDefinition
 from xietong.db.base import utcnow
 from xietong.engine.definition import compile_process, definition_digest
 from xietong.errors import Conflict, FieldProblem, InvalidInput, NotFound
@@ -144,6 +144,9 @@ def publish_version(session: Session, *, version_id: int) -> MatterVersion:
         raise NotFound(code="version_not_found", detail="事项版本不存在")
     if version.status != "draft":
         raise Conflict(code="version_not_draft", detail="只有草稿版本可以发布")
+    if session.get(DraftProcess, version_id) is not None:  # the designer saved a process that does not validate
+        raise InvalidInput(code="version_not_publishable",
+                           detail="草稿的流程设计还有问题，修改并保存通过校验后才能发布")
     now = utcnow()
     session.execute(
         update(MatterVersion)

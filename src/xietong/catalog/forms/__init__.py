@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from xietong.catalog.forms.model import (
     ALLOWED_FORMATS,
+    PREFILL_SOURCES,
     SCHEMA_ID,
     ColumnField,
     DateField,
@@ -37,6 +38,7 @@ from xietong.catalog.forms.model import (
     SelectOption,
     TableField,
     TextField,
+    VisibleWhen,
 )
 from xietong.catalog.forms.schema import (
     check_file_fields,
@@ -46,11 +48,13 @@ from xietong.catalog.forms.schema import (
 )
 from xietong.catalog.forms.values import (
     attachment_ids,
+    hidden_fields,
     validate_form,
 )
 
 __all__ = [
     "ALLOWED_FORMATS",
+    "PREFILL_SOURCES",
     "SCHEMA_ID",
     "ColumnField",
     "DateField",
@@ -66,9 +70,11 @@ __all__ = [
     "SelectOption",
     "TableField",
     "TextField",
+    "VisibleWhen",
     "attachment_ids",
     "check_file_fields",
     "dump_form_schema",
+    "hidden_fields",
     "parse_form_schema",
     "parse_materials",
     "validate_form",

@@ -24,6 +24,11 @@ MATERIAL_CODE_RE = re.compile(r"[A-Z][A-Z0-9_]{0,19}")
 ALLOWED_FORMATS: frozenset[str] = frozenset({"pdf", "ofd", "doc", "docx", "xls", "xlsx", "jpg", "png", "zip", "txt"})
 FIELD_TYPES: tuple[str, ...] = ("text", "number", "date", "select", "file", "table")
 COLUMN_TYPES: tuple[str, ...] = ("text", "number", "date", "select")
+#: Where the wizard may take a field's first value from (``prefill``); the applicant can still change it.
+PREFILL_SOURCES: tuple[str, ...] = (
+    "person.name", "person.phone", "applicant_unit.name", "applicant_unit.uscc", "last_application",
+)
+MAX_VISIBLE_VALUES = 50
 
 MAX_FIELDS = 200
 MAX_COLUMNS = 50
@@ -90,11 +95,22 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
+class VisibleWhen(_Model):
+    """Show a field only while an earlier field's value is one of ``equals`` (any of them, for a multiple select)."""
+
+    field: str
+    equals: list[str]
+
+
 class _BaseField(_Model):
     key: str
     label: str
     required: bool = False
     help: str | None = None
+    visible_when: VisibleWhen | None = None
+    prefill: Literal[
+        "person.name", "person.phone", "applicant_unit.name", "applicant_unit.uscc", "last_application"
+    ] | None = None
 
 
 class TextField(_BaseField):

@@ -32,6 +32,7 @@ from xietong.catalog.forms.model import (
     MAX_PLACEHOLDER_LENGTH,
     MAX_SIZE_MB_RANGE,
     MAX_UNIT_LENGTH,
+    MAX_VISIBLE_VALUES,
     NUMBER_LIMIT,
     ROWS_LIMIT,
     SCHEMA_ID,
@@ -267,6 +268,8 @@ def _field_problems(f: _AnyField, path: str) -> list[SchemaProblem]:
             p.append(SchemaProblem(cpath, f"表格列数不能超过 {MAX_COLUMNS} 个"))
         for i, col in enumerate(f.columns):
             p.extend(_field_problems(col, _join(cpath, i)))
+            if col.visible_when is not None or col.prefill is not None:
+                p.append(SchemaProblem(_join(cpath, i), "表格列不能设置显示条件或预填来源"))
         _duplicates(p, [(_join(cpath, i), c.key) for i, c in enumerate(f.columns)])
     return p
 
@@ -278,6 +281,36 @@ def _schema_problems(schema: FormSchema) -> list[SchemaProblem]:
     for i, f in enumerate(schema.fields):
         p.extend(_field_problems(f, f"fields[{i}]"))
     _duplicates(p, [(f"fields[{i}]", f.key) for i, f in enumerate(schema.fields)])
+    p.extend(_condition_problems(schema.fields))
+    return p
+
+
+def _condition_problems(fields: list[Any]) -> list[SchemaProblem]:
+    """A field's visibility depends on an earlier text, number, date or select field; prefill suits simple fields."""
+    p: list[SchemaProblem] = []
+    earlier: dict[str, _AnyField] = {}
+    for i, f in enumerate(fields):
+        path = f"fields[{i}]"
+        rule = f.visible_when
+        if rule is not None:
+            vpath = _join(path, "visible_when")
+            source = earlier.get(rule.field)
+            if source is None:
+                p.append(SchemaProblem(_join(vpath, "field"), f"显示条件只能依据排在前面的字段：{_show(rule.field)}"))
+            elif isinstance(source, (FileField, TableField)):
+                p.append(SchemaProblem(_join(vpath, "field"), f"显示条件不能依据附件或表格字段：{_show(rule.field)}"))
+            if not rule.equals:
+                p.append(SchemaProblem(_join(vpath, "equals"), "显示条件至少需要一个取值"))
+            elif len(rule.equals) > MAX_VISIBLE_VALUES:
+                p.append(SchemaProblem(_join(vpath, "equals"), f"显示条件的取值不能超过 {MAX_VISIBLE_VALUES} 个"))
+            elif isinstance(source, SelectField):
+                known = {o.value for o in source.options}
+                for value in rule.equals:
+                    if value not in known:
+                        p.append(SchemaProblem(_join(vpath, "equals"), f"“{source.label}”没有这个选项：{_show(value)}"))
+        if f.prefill is not None and isinstance(f, (FileField, TableField)):
+            p.append(SchemaProblem(_join(path, "prefill"), "附件和表格字段不能预填"))
+        earlier[f.key] = f
     return p
 
 
@@ -322,6 +355,8 @@ def parse_form_schema(raw: object) -> FormSchema:
             problems.extend(_field_problems(field, path))
             parsed.append(field)
         _duplicates(problems, keyed)
+        if not problems:
+            problems.extend(_condition_problems(parsed))
     if problems:
         raise FormSchemaError(problems)
     return FormSchema.model_validate({"schema": SCHEMA_ID, "fields": parsed})

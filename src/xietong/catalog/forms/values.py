@@ -247,11 +247,31 @@ def _clean_table(f: TableField, key: str, value: object, errors: list[FieldError
 
 
 def validate_form(schema: FormSchema, data: object) -> tuple[dict[str, Any], list[FieldError]]:
-    """Validate form data; return (cleaned data of the valid fields, every error found)."""
+    """Validate form data; return (cleaned data of the valid fields, every error found).
+
+    A field whose ``visible_when`` does not hold is hidden: it is neither required nor kept.
+    """
     if not isinstance(data, dict):
         return {}, [FieldError("", "表单数据应为 JSON 对象", "bad_type")]
     errors: list[FieldError] = []
-    return _clean_object(schema.fields, "", data, errors), errors
+    hidden = hidden_fields(schema, data)
+    shown = [f for f in schema.fields if f.key not in hidden]
+    visible_data = {k: v for k, v in data.items() if k not in hidden}
+    return _clean_object(shown, "", visible_data, errors), errors
+
+
+def hidden_fields(schema: FormSchema, data: dict[Any, Any]) -> frozenset[str]:
+    """The keys of the fields whose display condition the data does not meet (a hidden field hides its followers)."""
+    hidden: set[str] = set()
+    for f in schema.fields:
+        rule = f.visible_when
+        if rule is None:
+            continue
+        value = None if rule.field in hidden else data.get(rule.field)
+        values = value if isinstance(value, list) else [value]
+        if not any(v is not None and str(v).strip() in rule.equals for v in values):
+            hidden.add(f.key)
+    return frozenset(hidden)
 
 
 def attachment_ids(schema: FormSchema, cleaned: dict[str, Any]) -> dict[str, list[int]]:

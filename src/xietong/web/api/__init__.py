@@ -12,6 +12,7 @@ from xietong.web.api import (
     calendar,
     cases,
     clients,
+    designer,
     directory,
     documents,
     feed,
@@ -41,3 +42,4 @@ api_router.include_router(migration.router)
 api_router.include_router(monitor.router)
 api_router.include_router(integrations.router)
 api_router.include_router(oa.router)
+api_router.include_router(designer.router)

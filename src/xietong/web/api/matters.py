@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from sqlalchemy.orm import Session
 
-from xietong.catalog import bpmn_io, queries
+from xietong.catalog import bpmn_io, drafts, queries
 from xietong.catalog import service as catalog
 from xietong.catalog.models import BaseMatter, LocalMatter
 from xietong.catalog.schemas import (
@@ -139,7 +139,11 @@ def publish(version_id: int, request: Request, principal: CurrentPrincipal) -> V
     with writing(request) as session:
         version = queries.require_version(session, version_id=version_id)
         _local(session, principal, version.local_matter_id)
-        published = catalog.publish_version(session, version_id=version_id)
+        if version.status == "draft":  # checked whole first: every problem that stops it, at once
+            version = drafts.editable(session, version_id)
+            published = drafts.publish_draft(session, version=version)
+        else:
+            published = catalog.publish_version(session, version_id=version_id)
         audit(session, request, principal, "catalog.version_published", target_kind="matter_version",
               target_id=version_id, local_matter_id=published.local_matter_id, number=published.number)
         return queries.version_out(session, published)

@@ -12,6 +12,9 @@ from fastapi.staticfiles import StaticFiles
 from xietong.web.pages import (
     auth,
     cases,
+    designer,
+    designer_form,
+    designer_process,
     document_templates,
     integrations,
     matters,
@@ -32,6 +35,9 @@ ROUTERS = (
     integrations.router,
     document_templates.router,
     monitor.router,
+    designer.router,
+    designer_process.router,
+    designer_form.router,
 )
 
 

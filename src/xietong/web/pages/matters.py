@@ -106,13 +106,22 @@ def _applicant_units(request: Request, principal: Principal) -> list[Choice]:
         return [Choice(u.id, u.name) for u in units]
 
 
-def _prefill(request: Request, principal: Principal, matter_id: int) -> dict[str, Any]:
-    """The last application's values of the same matter, else the person's own name and phone."""
+def _prefill(request: Request, principal: Principal, matter_id: int, schema: Any = None) -> dict[str, Any]:
+    """The last application's values of the same matter, then each field's own prefill source (the person's
+    name and phone, the applicant unit's name and USCC — the person's first unit), else name and phone."""
     with reading(request) as session:
         last = case_queries.last_application_form(session, principal=principal, local_matter_id=matter_id)
         person = session.get(Person, principal.id)
         name, phone = (person.name, person.phone) if person is not None else (None, None)
+        unit = session.get(Unit, min(principal.unit_ids)) if principal.unit_ids else None
+        unit_name, uscc = (unit.name, unit.uscc) if unit is not None else (None, None)
     values = {f"f.{k}": v for k, v in last.items() if not isinstance(v, list) or not all(isinstance(i, int) for i in v)}
+    sources = {"person.name": name, "person.phone": phone, "applicant_unit.name": unit_name,
+               "applicant_unit.uscc": uscc}
+    for field in schema.fields if schema is not None else ():
+        source = sources.get(field.prefill or "")
+        if source:
+            values.setdefault(f"f.{field.key}", source)
     if name:
         values.setdefault("f.contact", name)
     if phone:
@@ -140,7 +149,8 @@ def _wizard(request: Request, principal: Principal, matter: MatterDetail, *, val
 @router.get("/matters/{matter_id}/apply", include_in_schema=False)
 def apply_page(matter_id: int, request: Request, principal: PagePrincipal) -> Response:
     matter = _published(request, matter_id)
-    values = _prefill(request, principal, matter_id)
+    assert matter.current_version is not None
+    values = _prefill(request, principal, matter_id, schema_of(matter.current_version.form_schema))
     return _wizard(request, principal, matter, values=values, uploads={}, unit_id=None)
 
 

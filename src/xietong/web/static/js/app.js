@@ -141,4 +141,31 @@
       input.dispatchEvent(new Event("change", { bubbles: true }));
     }
   });
+
+  // A form field with a display condition (data-visible-field / data-visible-values) shows only while the field it
+  // depends on has one of the values; hidden, its inputs are disabled so they are not sent.
+  function chosen(form, name) {
+    var values = [];
+    Array.prototype.forEach.call(form.querySelectorAll("[name]"), function (el) {
+      if (el.name !== name || el.disabled) { return; }
+      if ((el.type === "checkbox" || el.type === "radio") && !el.checked) { return; }
+      if (el.value.trim()) { values.push(el.value.trim()); }
+    });
+    return values;
+  }
+  function applyConditions(root) {
+    (root || document).querySelectorAll("form").forEach(function (form) {
+      form.querySelectorAll("[data-visible-field]").forEach(function (wrap) {
+        var wanted = [];
+        try { wanted = JSON.parse(wrap.getAttribute("data-visible-values") || "[]"); } catch (e) { wanted = []; }
+        var show = chosen(form, wrap.getAttribute("data-visible-field")).some(function (v) { return wanted.indexOf(v) >= 0; });
+        wrap.hidden = !show;
+        wrap.querySelectorAll("input, select, textarea").forEach(function (el) { el.disabled = !show; });
+      });
+    });
+  }
+  document.addEventListener("input", function () { applyConditions(document); });
+  document.addEventListener("change", function () { applyConditions(document); });
+  document.addEventListener("DOMContentLoaded", function () { applyConditions(document); });
+  document.addEventListener("htmx:afterSettle", function () { applyConditions(document); });
 })();
