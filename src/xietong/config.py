@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     password_min_classes: int = Field(default=3, ge=2, le=4, description="of upper, lower, digits, symbols")
     urge_interval_minutes: int = Field(default=60, ge=0, description="one person urges one case at most this often")
     max_upload_mb: int = 50
+    blob_store: Literal["local", "database"] = Field(
+        default="local", description="where uploaded files go: the data directory, or the database (shared by hosts)"
+    )
     sqlite_busy_timeout_ms: int = 10_000
     pool_size: int = 5
     log_level: Literal["debug", "info", "warning", "error"] = "info"

@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 STATUS_BY_KIND = {
     "invalid": 422, "not_found": 404, "forbidden": 403, "unauthenticated": 401, "conflict": 409,
     "too_large": 413, "unavailable": 503, "rate_limited": 429,
+    "insufficient_storage": 507,
 }
 
 
