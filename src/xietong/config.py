@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     )
     sqlite_busy_timeout_ms: int = 10_000
     pool_size: int = 5
+    database_connect_timeout_seconds: int = Field(
+        default=5, ge=1, description="PostgreSQL: give up a connection attempt after this (then 503)"
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     run_worker_in_process: bool = Field(default=False, description="serve --demo runs one worker thread")
     trust_forwarded_proto: bool = Field(
