@@ -54,7 +54,7 @@ class Host:
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
 
-    def ready(self, seconds: float = 60) -> None:
+    def ready(self, seconds: float = 180) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             try:

@@ -54,14 +54,18 @@ class Processes:
                     "XIETONG_LOG_LEVEL": "warning"}
         self.server = self._start("serve")
         self.worker = self._start("worker", "--idle-seconds", "0.05")
-        self.ready()
+        try:
+            self.ready()
+        except BaseException:
+            self.stop()
+            raise
 
     def _start(self, *command: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen([sys.executable, "-m", "xietong", *command], env=self.env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def ready(self) -> None:
-        assert _wait(lambda: _answers(f"{self.base}/readyz"), 60), "the server did not come up"
+        assert _wait(lambda: _answers(f"{self.base}/readyz"), 180), "the server did not come up"
 
     def kill(self, which: str) -> None:
         process = getattr(self, which)
