@@ -30,8 +30,14 @@ class Settings(BaseSettings):
     password_min_classes: int = Field(default=3, ge=2, le=4, description="of upper, lower, digits, symbols")
     urge_interval_minutes: int = Field(default=60, ge=0, description="one person urges one case at most this often")
     max_upload_mb: int = 50
+    blob_store: Literal["local", "database"] = Field(
+        default="local", description="where uploaded files go: the data directory, or the database (shared by hosts)"
+    )
     sqlite_busy_timeout_ms: int = 10_000
     pool_size: int = 5
+    database_connect_timeout_seconds: int = Field(
+        default=5, ge=1, description="PostgreSQL: give up a connection attempt after this (then 503)"
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     run_worker_in_process: bool = Field(default=False, description="serve --demo runs one worker thread")
     trust_forwarded_proto: bool = Field(

@@ -77,3 +77,10 @@ class TooLarge(DomainError):
 class Unavailable(DomainError):
     kind = "unavailable"
     default_title = "服务暂不可用"
+
+
+class InsufficientStorage(DomainError):
+    """The server has no room to keep what was sent (a full disk): 507, nothing was kept."""
+
+    kind = "insufficient_storage"
+    default_title = "存储空间不足"

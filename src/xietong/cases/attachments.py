@@ -2,23 +2,26 @@
 
 Storing (``store_upload``): the stream is read in 64 KiB chunks into a temporary file under
 ``<data_dir>/blobs/tmp`` while it is hashed; passing the size cap stops the reading at once and leaves nothing
-behind. The content is then identified (``xietong.cases.filetypes``) and must match the name's extension. The
-file moves into place with ``os.replace`` (atomic, same file system) at ``blobs/<sha[:2]>/<sha[2:4]>/<sha>``;
-identical content is kept once. The ``blob`` row is inserted with ``ON CONFLICT DO NOTHING`` (two uploads of
-the same content in parallel both succeed, on SQLite and PostgreSQL), and an ``attachment`` row owned by the
-uploader with ``case_id`` NULL until the case is submitted.
+behind. The content is then identified (``xietong.cases.filetypes``) and must match the name's extension, and is
+handed to the configured store (``xietong.cases.storage``): the local directory moves the file into place with
+``os.replace`` (atomic, same file system) at ``blobs/<sha[:2]>/<sha[2:4]>/<sha>``; the database store keeps it in
+the ``blob`` row, in the upload's transaction. Identical content is kept once. A full disk is refused with
+``InsufficientStorage`` (507) and leaves no temporary file. The ``blob`` row is inserted with
+``ON CONFLICT DO NOTHING`` (two uploads of the same content in parallel both succeed, on SQLite and PostgreSQL),
+and an ``attachment`` row owned by the uploader with ``case_id`` NULL until the case is submitted.
 
 Reading (``open_attachment``): before submission only its uploader; afterwards whoever may read the case
 (``can(principal, "read", …)``). Both a missing attachment and one the principal may not read are
 ``NotFound`` with the same wording, so ids cannot be probed. Serve the body with ``download_headers`` —
 ``Content-Disposition: attachment`` and ``nosniff``, so a download never runs in the browser.
 
-Orphans: the file is written before the transaction commits, so a rollback (or a crash) leaves a file with
-no ``blob`` row. ``sweep_orphan_blobs`` deletes such files, and stale temporary files, once they are older than
-a grace period (default one hour, far longer than any upload transaction). An upload that finds its file
-already on disk touches it first, so a file about to be claimed is never old. What remains is a window of
-microseconds between the sweeper's last look and its unlink, should an upload of exactly that orphaned
-content commit in it; run the sweep from one worker, e.g. nightly.
+Orphans (local directory only; the database store cannot have any): the file is written before the
+transaction commits, so a rollback (or a crash) leaves a file with no ``blob`` row. ``sweep_orphan_blobs``
+deletes such files, and stale temporary files, once they are older than a grace period (default one hour, far
+longer than any upload transaction). An upload that finds its file already on disk touches it first, so a file
+about to be claimed is never old. What remains is a window of microseconds between the sweeper's last look and
+its unlink, should an upload of exactly that orphaned content commit in it; run the sweep from one worker,
+e.g. nightly.
 """
 
 from __future__ import annotations
@@ -42,11 +45,12 @@ from sqlalchemy.orm import Session
 from xietong.cases.filetypes import FORMAT_BY_EXTENSION, HEAD_BYTES, allowed_extensions, detect_format, refusal
 from xietong.cases.models import Attachment, Blob, Case, CaseGrant
 from xietong.cases.service.common import facts
+from xietong.cases.storage import LocalDirectory, no_space_is_refused, store_for, store_of
 from xietong.cases.uploaders import uploaded_by, uploader
 from xietong.config import Settings
 from xietong.db.base import utcnow
 from xietong.directory.models import Unit
-from xietong.errors import FieldProblem, Forbidden, InvalidInput, NotFound, TooLarge, Unavailable
+from xietong.errors import FieldProblem, Forbidden, InvalidInput, NotFound, TooLarge
 from xietong.security.permissions import can
 from xietong.security.principal import Principal
 
@@ -86,8 +90,8 @@ class SweepResult:
 
 
 def blob_path(settings: Settings, sha256: str) -> Path:
-    """Where the content with this digest lives on disk."""
-    return settings.blob_dir / sha256[:2] / sha256[2:4] / sha256
+    """Where the content with this digest lives in the local directory store."""
+    return LocalDirectory(settings.blob_dir).path(sha256)
 
 
 def store_upload(
@@ -120,10 +124,14 @@ def store_upload(
         except InvalidInput as exc:
             exc.extra["declared_type"] = declared_type
             raise
-        _place(temp.path, blob_path(settings, temp.sha256))
+        store = store_for(settings)
+        content = store.put(session, temp.sha256, temp.path)
     finally:
         temp.path.unlink(missing_ok=True)
-    _insert_blob(session, sha256=temp.sha256, size=temp.size, content_type=detected.content_type)
+    _insert_blob(
+        session, sha256=temp.sha256, size=temp.size, content_type=detected.content_type,
+        storage=store.storage, content=content,
+    )
     attachment = Attachment(
         blob_sha256=temp.sha256,
         filename=name,
@@ -161,13 +169,7 @@ def open_attachment(
         uploaded_by_id=attachment.uploaded_by_id,
         uploaded_at=attachment.uploaded_at,
     )
-    if row.storage == "db":
-        content = session.scalar(select(Blob.content).where(Blob.sha256 == meta.sha256)) or b""
-        return meta, (content[i : i + CHUNK] for i in range(0, len(content), CHUNK))
-    path = blob_path(settings, meta.sha256)
-    if not path.is_file():
-        raise Unavailable(code="blob_missing", detail="附件内容暂时无法读取，请联系系统管理员")
-    return meta, path
+    return meta, store_of(row.storage, settings).open(session, meta.sha256)
 
 
 def download_headers(meta: AttachmentMeta) -> dict[str, str]:
@@ -256,14 +258,15 @@ def _extension_format(name: str) -> str:
 def _receive(stream: Readable, settings: Settings, cap: int) -> _Received:
     """Copy the stream to a temporary file while hashing; stop as soon as it passes ``cap`` bytes."""
     temp_dir = settings.blob_dir / "tmp"
-    temp_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
     head = b""
-    handle, name = tempfile.mkstemp(dir=temp_dir, prefix="upload-")
+    with no_space_is_refused():
+        temp_dir.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=temp_dir, prefix="upload-")
     path = Path(name)
     try:
-        with os.fdopen(handle, "wb") as file:
+        with no_space_is_refused(), os.fdopen(handle, "wb") as file:
             while chunk := stream.read(CHUNK):
                 size += len(chunk)
                 if size > cap:
@@ -287,30 +290,17 @@ def _receive(stream: Readable, settings: Settings, cap: int) -> _Received:
     return _Received(path, digest.hexdigest(), size, head)
 
 
-def _place(temp: Path, final: Path) -> None:
-    """Move the verified content into place atomically; identical content already there is only touched."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    if final.is_file():
-        os.utime(final)  # a file about to be claimed again must not look old to the sweeper
-        return
-    os.replace(temp, final)
-    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable before the row that points at it commits
-        directory = os.open(final.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-
-
-def _insert_blob(session: Session, *, sha256: str, size: int, content_type: str) -> None:
+def _insert_blob(
+    session: Session, *, sha256: str, size: int, content_type: str, storage: str, content: bytes | None
+) -> None:
     table = Blob.__table__
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     values = {
         "sha256": sha256,
         "size": size,
         "content_type": content_type,
-        "storage": "file",
-        "content": None,
+        "storage": storage,
+        "content": content,
         "created_at": utcnow(),
     }
     session.execute(dialect.insert(table).values(values).on_conflict_do_nothing(index_elements=["sha256"]))

@@ -30,7 +30,12 @@ def create_db_engine(settings: Settings, **overrides: Any) -> Engine:
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
         return _sqlite_engine(url, settings.sqlite_busy_timeout_ms, **overrides)
-    options: dict[str, Any] = {"pool_size": settings.pool_size, "max_overflow": 10, "pool_pre_ping": True}
+    # pool_pre_ping replaces connections the database dropped (a restart, a cut network) on checkout; the
+    # connect timeout keeps a request from hanging on an unreachable host — it answers 503 instead.
+    options: dict[str, Any] = {
+        "pool_size": settings.pool_size, "max_overflow": 10, "pool_pre_ping": True,
+        "connect_args": {"connect_timeout": settings.database_connect_timeout_seconds},
+    }
     options.update(overrides)
     return create_engine(url, **options)
 

@@ -19,7 +19,8 @@ def alembic_config(engine: Engine) -> Config:
     """An Alembic config bound to ``engine`` (env.py reuses the engine's connection)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # Alembic's config is a ConfigParser: a literal % (an escaped socket path, ?host=%2Fvar…) must be doubled.
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     config.attributes["engine"] = engine
     return config
 

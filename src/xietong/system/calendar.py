@@ -1,36 +1,40 @@
 """The working calendar every process uses: chinese_calendar defaults plus the admin's overrides.
 
-Overrides change rarely, so the built calendar is kept per database for ``TTL_SECONDS``; an admin
-change in this process clears it at once, other processes pick it up within the TTL.
+Overrides change rarely, so the built calendar is kept per database. Every call first reads the overrides'
+fingerprint — their count and latest ``updated_at``, one aggregate over a small table, in the caller's own
+transaction — and rebuilds only when it differs from the cached one. So a change committed by another process
+(another app host, the CLI) is seen by the very next transaction that starts after it, and a transaction
+always computes with the overrides it can see. Every write to ``workday_override`` sets ``updated_at``; a
+delete lowers the count. An admin change in this process also clears the cache (``forget_calendars``).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from xietong.clock.calendar import WorkCalendar
 from xietong.system.models import WorkdayOverride
 
-TTL_SECONDS = 60.0
 _lock = threading.Lock()
-_cache: dict[tuple[object, str], tuple[float, WorkCalendar]] = {}
-_OVERRIDES = select(WorkdayOverride.__table__.c.day, WorkdayOverride.__table__.c.is_working)
+_cache: dict[tuple[object, str], tuple[tuple[object, ...], WorkCalendar]] = {}
+_table = WorkdayOverride.__table__
+_OVERRIDES = select(_table.c.day, _table.c.is_working)
+_FINGERPRINT = select(func.count(), func.max(_table.c.updated_at)).select_from(_table)
 
 
 def work_calendar(conn: Connection, tz: str) -> WorkCalendar:
-    """The calendar with the current overrides (cached for a minute)."""
+    """The calendar with the overrides this transaction sees (rebuilt only when they changed)."""
     key = (conn.engine.url, tz)  # a URL is an immutable, hashable value: no need to render it per call
-    now = time.monotonic()
+    fingerprint = tuple(conn.execute(_FINGERPRINT).one())
     hit = _cache.get(key)  # a dict read is atomic; the lock only guards writes and clears
-    if hit is not None and now - hit[0] < TTL_SECONDS:
+    if hit is not None and hit[0] == fingerprint:
         return hit[1]
     rows = conn.execute(_OVERRIDES).all()
     calendar = WorkCalendar({day: working for day, working in rows}, tz=tz)
     with _lock:
-        _cache[key] = (now, calendar)
+        _cache[key] = (fingerprint, calendar)
     return calendar
 
 

@@ -1,7 +1,7 @@
 """Administering the working-day calendar: the year view with each day's source, and single-day overrides.
 
 Every change clears the cached calendars of this process (``forget_calendars``) at once and again after the
-transaction commits; other processes pick the change up within ``system.calendar.TTL_SECONDS``.
+transaction commits; other processes notice it by the overrides' fingerprint (``system.calendar``).
 """
 
 from __future__ import annotations

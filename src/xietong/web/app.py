@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xietong import __version__
@@ -28,6 +29,7 @@ from xietong.web.middleware import RequestMiddleware
 from xietong.web.pages import install_pages
 from xietong.web.pages.errors import pages_or
 from xietong.web.problems import (
+    database_error_handler,
     domain_error_handler,
     http_error_handler,
     unexpected_error_handler,
@@ -90,6 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(RequestValidationError, pages_or(validation_error_handler))
     app.add_exception_handler(StarletteHTTPException, pages_or(http_error_handler))
     app.add_exception_handler(Exception, unexpected_error_handler)
+    app.add_exception_handler(DBAPIError, database_error_handler)  # the database away: 503, not a crash
     app.include_router(api_router)
 
     @app.get("/healthz")

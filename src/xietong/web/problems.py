@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xietong.errors import DomainError
@@ -19,6 +20,7 @@ logger = logging.getLogger(__name__)
 STATUS_BY_KIND = {
     "invalid": 422, "not_found": 404, "forbidden": 403, "unauthenticated": 401, "conflict": 409,
     "too_large": 413, "unavailable": 503, "rate_limited": 429,
+    "insufficient_storage": 507,
 }
 
 
@@ -77,7 +79,42 @@ async def http_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+# Seconds a client is asked to wait before retrying while the database is away.
+OUTAGE_RETRY_AFTER = 5
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """The database could not be reached or dropped the connection (not a bug in a statement).
+
+    A connection the pool found broken is ``connection_invalidated``; a refused or cut connection to PostgreSQL
+    is psycopg's ``OperationalError``; SQLite's only such case is a lock held past the busy timeout.
+    """
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    if type(exc.orig).__module__.split(".", 1)[0] == "psycopg":
+        return True
+    return "database is locked" in str(exc.orig)
+
+
+async def database_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Errors from the database driver raised in a route: the database away is no bug but 503 (a normal response,
+    so the connection stays usable); anything else is a bug like any other."""
+    if not is_database_outage(exc):
+        return await unexpected_error_handler(request, exc)
+    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.__class__.__name__)
+    response = problem(503, "database_unavailable", "服务暂不可用", "数据库暂时无法连接，本次操作未执行；请稍后重试")
+    response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER)
+    return response
+
+
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    """A bug: logged with its traceback, answered without internals."""
+    """A bug: logged with its traceback, answered without internals. The database away (met outside a route,
+    e.g. in a middleware) is no bug: 503."""
+    if is_database_outage(exc):
+        return await database_error_handler(request, exc)
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "internal_error", "系统错误", "系统内部错误，请稍后重试；如持续出现请联系管理员")
