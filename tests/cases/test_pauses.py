@@ -14,7 +14,7 @@ from tests.engine.test_nodes__multi import case_of, decide, start_case, tasks
 from tests.factories import make_city
 from xietong.cases import service
 from xietong.cases.models import Event, SupplementRequest
-from xietong.errors import Conflict, Forbidden, InvalidInput
+from xietong.errors import Conflict, Forbidden, InvalidInput, NotFound
 from xietong.worker.models import Timer
 
 # 2026-03-02 is a Monday; 2026-03-04 a Wednesday (no holidays that week)
@@ -71,7 +71,7 @@ def test_supplement_refusals(session: Session) -> None:
             session, principal=holder(session, accept), case_id=case_id, items=[{"material": "nope", "note": ""}]
         )
     assert {e.code for e in bad.value.errors} == {"note_required", "unknown_material"}
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # big_data has no part in the case: to it the case does not exist
         service.request_supplement(
             session, principal=city.principal(session, "big_data"), case_id=case_id, items=[{"note": "x"}]
         )

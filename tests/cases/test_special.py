@@ -15,7 +15,7 @@ from tests.engine.test_nodes__multi import case_of, decide, tasks
 from xietong.cases import queries, service
 from xietong.cases.models import Event, SpecialProcedure
 from xietong.clock.due import extend_due
-from xietong.errors import Conflict, Forbidden, InvalidInput
+from xietong.errors import Conflict, Forbidden, InvalidInput, NotFound
 from xietong.system.calendar import work_calendar
 from xietong.worker import loop as _loop  # noqa: F401  (registers the timer handlers, as the worker does)
 from xietong.worker import timers
@@ -95,7 +95,7 @@ def test_an_extension_moves_the_due_time_once_with_the_leaders_approval(session:
     assert "extend" not in queries.case_detail(session, principal=clerk, case_id=case_id).actions
     with pytest.raises(Forbidden):
         service.extend_case(session, principal=clerk, case_id=case_id, days=5, reason="情况复杂")
-    with pytest.raises(Forbidden):  # a leader of another unit
+    with pytest.raises(NotFound):  # a leader of a unit with no part in the case: to them it does not exist
         service.extend_case(session, principal=city.principal(session, "finance", "leader_in_charge"),
                             case_id=case_id, days=5, reason="情况复杂")
     with pytest.raises(InvalidInput):

@@ -76,10 +76,13 @@ def test_the_holder_of_a_task_in_another_unit_may_copy(session: Session) -> None
 def test_the_applicant_and_strangers_may_not_copy_and_bad_lists_are_refused(session: Session) -> None:
     city, case_id = running_case(session)
     target = city.person("finance", "head").id
-    for principal in (city.principal(session, "office"), make_city(session).principal(session, "staffing")):
-        with pytest.raises(Forbidden) as refused:
-            copy_case(session, principal=principal, case_id=case_id, person_ids=[target])
-        assert refused.value.code == "not_allowed"
+    with pytest.raises(Forbidden) as refused:  # the applicant reads the case, copies nothing
+        copy_case(session, principal=city.principal(session, "office"), case_id=case_id, person_ids=[target])
+    assert refused.value.code == "not_allowed"
+    with pytest.raises(NotFound) as hidden:  # to a stranger the case does not exist
+        copy_case(session, principal=make_city(session).principal(session, "staffing"), case_id=case_id,
+                  person_ids=[target])
+    assert hidden.value.code == "case_not_found"
     copier = city.principal(session, "staffing")
     for person_ids, code in (([], "no_recipients"), ([copier.id], "no_recipients"),
                              (list(range(10**9, 10**9 + 51)), "too_many_recipients"),

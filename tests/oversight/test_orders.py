@@ -13,7 +13,7 @@ from xietong.cases import queries as case_queries
 from xietong.cases.models import CaseGrant
 from xietong.clock.due import due_at
 from xietong.db.base import utcnow
-from xietong.errors import Conflict, Forbidden, InvalidInput
+from xietong.errors import Conflict, Forbidden, InvalidInput, NotFound
 from xietong.oversight import queries
 from xietong.oversight.jobs import handle_order_due
 from xietong.oversight.models import OversightOrder
@@ -126,8 +126,9 @@ def test_refusals_change_nothing(session: Session) -> None:
     assert [e.type for e in events(session, case_id)] == ["case.submitted", "case.accepted"]
 
     order_id = issue_supervision(session, principal=supervisor, case_id=case_id, content="督办", days=2)
-    with pytest.raises(Forbidden):  # another unit cannot answer for the handling unit
+    with pytest.raises(NotFound) as hidden:  # a unit with no part in the case: the order is missing to it
         answer_order(session, principal=city.principal(session, "finance"), order_id=order_id, answer="已办")
+    assert hidden.value.code == "order_not_found"
     with pytest.raises(Conflict) as early:
         close_order(session, principal=supervisor, order_id=order_id)
     assert early.value.code == "wrong_order_state"

@@ -14,7 +14,7 @@ from tests.oversight.helpers import assert_replays, events, last_message, overse
 from xietong.cases import service
 from xietong.cases.models import Notification
 from xietong.db.base import utcnow
-from xietong.errors import Conflict, Forbidden, InvalidInput
+from xietong.errors import Conflict, Forbidden, InvalidInput, NotFound
 from xietong.oversight import queries
 from xietong.oversight.jobs import deliver_notice
 from xietong.oversight.models import Urge, UrgeTask
@@ -69,10 +69,13 @@ def test_one_person_urges_a_case_once_per_interval(session: Session) -> None:
 def test_handlers_and_strangers_may_not_urge(session: Session) -> None:
     city, case_id = running_case(session)
     stranger = make_city(session).principal(session, "office")
-    for principal in (city.principal(session, "staffing"), stranger, city.principal(session, "finance")):
-        with pytest.raises(Forbidden) as refused:
+    with pytest.raises(Forbidden) as refused:  # the handling unit reads the case but does not urge itself
+        urge_case(session, principal=city.principal(session, "staffing"), case_id=case_id)
+    assert refused.value.code == "not_allowed"
+    for principal in (stranger, city.principal(session, "finance")):  # no part in the case: it does not exist
+        with pytest.raises(NotFound) as hidden:
             urge_case(session, principal=principal, case_id=case_id)
-        assert refused.value.code == "not_allowed"
+        assert hidden.value.code == "case_not_found"
     unit_leader = overseer(session, city, role="unit_leader")  # reads the region's cases, gives no orders
     with pytest.raises(Forbidden):
         urge_case(session, principal=unit_leader, case_id=case_id)

@@ -9,6 +9,7 @@ app = typer.Typer(help="xietong 协同 — 机关内部协同办事平台", no_a
 
 def main() -> None:
     from xietong.cli import audit as _audit  # noqa: F401
+    from xietong.cli import backup as _backup  # noqa: F401
     from xietong.cli import calendar as _calendar  # noqa: F401
     from xietong.cli import check as _check  # noqa: F401
     from xietong.cli import db as _db  # noqa: F401  (registers the command groups)

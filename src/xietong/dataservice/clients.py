@@ -109,13 +109,18 @@ def _administers(session: Session, principal: Principal, client: ApiClient) -> b
 
 def clients_of(session: Session, *, principal: Principal) -> list[ApiClient]:
     """The clients this administrator may manage, oldest first."""
-    if not principal.has_role(*_ADMIN_ROLES) and principal.kind != "system":
-        raise Forbidden(code="not_dataservice_admin", detail="只有系统管理员可以管理应用")
+    require_dataservice_admin(principal)
     clients = session.scalars(select(ApiClient).order_by(ApiClient.id)).all()
     return [c for c in clients if _administers(session, principal, c)]
 
 
 _ADMIN_ROLES = ("system_admin",)
+
+
+def require_dataservice_admin(principal: Principal) -> None:
+    """Lists of the data service's administration are for system administrators only (403 for anyone else)."""
+    if not principal.has_role(*_ADMIN_ROLES) and principal.kind != "system":
+        raise Forbidden(code="not_dataservice_admin", detail="只有系统管理员可以管理应用")
 
 
 def disable_client(session: Session, *, principal: Principal, client_pk: int, now: datetime) -> ApiClient:

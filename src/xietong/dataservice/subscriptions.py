@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xietong.cases.models import Event
-from xietong.dataservice.clients import administered_client
+from xietong.dataservice.clients import administered_client, require_dataservice_admin
 from xietong.dataservice.models import WebhookDelivery, WebhookSubscription
 from xietong.errors import Conflict, InvalidInput, NotFound
 from xietong.security.principal import Principal
@@ -130,6 +130,7 @@ def skip(session: Session, *, principal: Principal, delivery_id: int) -> Webhook
 
 def dead_letters(session: Session, *, principal: Principal, limit: int = 200) -> list[WebhookDelivery]:
     """Dead deliveries of every subscription this administrator manages, oldest first (each holds its case)."""
+    require_dataservice_admin(principal)
     query = select(WebhookDelivery).where(WebhookDelivery.state == "dead").order_by(WebhookDelivery.id)
     found: list[WebhookDelivery] = []
     allowed: dict[int, bool] = {}

@@ -43,10 +43,14 @@ def case_documents(session: Session, *, principal: Principal, case_id: int) -> l
 
 
 def document(session: Session, *, principal: Principal, document_id: int) -> Document:
+    missing = NotFound(code="document_not_found", detail="文书不存在或无权查看")
     found = session.get(Document, document_id)
     if found is None:
-        raise NotFound(code="document_not_found", detail="文书不存在或无权查看")
-    readable_case(session, principal, found.case_id)  # 404 for a case one may not read, as for a missing one
+        raise missing
+    try:
+        readable_case(session, principal, found.case_id)
+    except NotFound:  # a document of a case one may not read answers exactly as a missing document
+        raise missing from None
     return found
 
 

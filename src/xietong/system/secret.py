@@ -32,3 +32,8 @@ def instance_secret(session: Session, configured: str | None) -> str:
     value = session.scalar(select(SystemSetting.value).where(SystemSetting.key == SECRET_SETTING))
     assert value is not None
     return value
+
+
+def stored_secret(session: Session) -> str | None:
+    """The secret kept in the database, if one was ever generated (reads only)."""
+    return session.scalar(select(SystemSetting.value).where(SystemSetting.key == SECRET_SETTING))

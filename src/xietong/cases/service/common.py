@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from xietong.cases.enums import TRANSITIONS, CaseStatus
 from xietong.cases.events import Actor, event_row
-from xietong.cases.models import Case
+from xietong.cases.models import Case, CaseGrant
 from xietong.cases.service.writes import Inserts, write_closing
 from xietong.catalog.models import MatterVersion, ProcessDefinition
 from xietong.db import fastpath
@@ -100,9 +100,28 @@ def facts(row: Mapping[str, Any]) -> CaseFacts:
     )
 
 
-def require(principal: Principal, action: str, row: Mapping[str, Any], task: Any = None) -> None:
+def require(session: Session, principal: Principal, action: str, row: Mapping[str, Any], task: Any = None) -> None:
     if not can(principal, action, facts(row), task):
-        raise Forbidden(code="not_allowed", detail="您无权对该办件执行此操作")
+        refuse(session, principal, row)
+
+
+def readable(session: Session, principal: Principal, row: Mapping[str, Any]) -> bool:
+    """``can(principal, "read", …)`` for a locked case row, its case grants (抄送) looked up."""
+    if can(principal, "read", facts(row)):
+        return True
+    return principal.kind == "person" and session.scalar(
+        select(CaseGrant.id).where(CaseGrant.case_id == row["id"], CaseGrant.person_id == principal.id).limit(1)
+    ) is not None
+
+
+def refuse(
+    session: Session, principal: Principal, row: Mapping[str, Any], detail: str = "您无权对该办件执行此操作"
+) -> NoReturn:
+    """Refuse an action on a case: 403 to whoever may read it, and to everyone else exactly what a missing case
+    answers (``lock_case``), so actions cannot probe which ids exist in other units and regions."""
+    if not readable(session, principal, row):
+        raise NotFound(code="case_not_found", detail=f"办件不存在（编号 {row['id']}）")
+    raise Forbidden(code="not_allowed", detail=detail)
 
 
 def require_status(operation: str, row: Mapping[str, Any]) -> CaseStatus | None:

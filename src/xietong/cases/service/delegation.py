@@ -49,7 +49,7 @@ def delegate_task(
     if len(note) > MAX_OPINION:
         raise InvalidInput(code="opinion_too_long", detail=f"委派说明不能超过 {MAX_OPINION} 个字")
     now = now or utcnow()
-    row = lock_task(session, task_id)
+    row = lock_task(session, task_id, principal)
     if row["task_assignee_id"] != principal.id:
         detail = "请先签收该岗位待办，再委派" if row["task_assignee_id"] is None else "只有待办的办理人可以委派"
         raise Forbidden(code="not_your_task", detail=detail)
@@ -74,7 +74,7 @@ def hand_back_task(
     if len(opinion) > MAX_OPINION:
         raise InvalidInput(code="opinion_too_long", detail=f"意见不能超过 {MAX_OPINION} 个字")
     now = now or utcnow()
-    row = lock_task(session, task_id)
+    row = lock_task(session, task_id, principal)
     delegate = row["task_delegate_id"]
     if delegate is None:
         raise Conflict(code="not_delegated", detail="该待办没有委派")

@@ -65,8 +65,8 @@ def transfer_task(
     if len(note) > MAX_OPINION:
         raise InvalidInput(code="opinion_too_long", detail=f"转办说明不能超过 {MAX_OPINION} 个字")
     now = now or utcnow()
-    row = lock_task(session, task_id)
-    require(principal, "transfer", row, task_facts(row))
+    row = lock_task(session, task_id, principal)
+    require(session, principal, "transfer", row, task_facts(row))
     refuse_if_delegated(row)
     require_status("complete_task", row)
     if to_person_id == principal.id:
@@ -139,11 +139,11 @@ def remove_signer(
 def _open_multi(
     session: Session, principal: Principal, task_id: int, now: datetime | None, tz: str
 ) -> tuple[Operation, Run, ScopeRow, Any]:
-    row = lock_task(session, task_id)
+    row = lock_task(session, task_id, principal)
     if row["scope_kind"] != "multi":
         raise Conflict(code="not_countersign", detail="只有会签或或签环节可以加签、减签")
     if not _is_signer(session, principal, row["task_scope_id"]):  # a signer of the step owns it too
-        require(principal, "change_signers", row, task_facts(row))
+        require(session, principal, "change_signers", row, task_facts(row))
     require_status("complete_task", row)
     op = Operation(session, row, Actor(principal.kind, principal.id), now or utcnow(), tz)
     run = op.new_run()

@@ -37,7 +37,7 @@ def accept_case(
     """受理: start the clock and the process; returns the ids of the first tasks."""
     now = now or utcnow()
     row = lock_case(session, case_id)
-    require(principal, "accept", row)
+    require(session, principal, "accept", row)
     target = require_status("accept", row)
     op = Operation(session, row, _actor(principal), now, tz)
     calendar = work_calendar(op.conn, tz)
@@ -97,7 +97,7 @@ def _close_without_process(
         raise InvalidInput(code="reason_required", detail="请填写不予受理的理由")
     now = now or utcnow()
     row = lock_case(session, case_id)
-    require(principal, operation, row)
+    require(session, principal, operation, row)
     target = require_status(operation, row)
     assert target is not None
     Operation(session, row, _actor(principal), now, tz).finish(
@@ -120,7 +120,7 @@ def conclude_case(
         raise InvalidInput(code="bad_result", detail="办结结果只能是准予或不予")
     now = now or utcnow()
     row = lock_case(session, case_id)
-    require(principal, "conclude", row)
+    require(session, principal, "conclude", row)
     target = require_status("conclude", row)
     if row["process_state"] != "finished":
         raise Conflict(code="process_running", detail="流程尚未走完，不能办结")
@@ -142,7 +142,7 @@ def archive_case(
     """归档 a concluded (or rejected, withdrawn) case."""
     now = now or utcnow()
     row = lock_case(session, case_id)
-    require(principal, "archive", row)
+    require(session, principal, "archive", row)
     target = require_status("archive", row)
     assert target is not None
     session.connection().execute(_CANCEL_OPEN_TASKS, {"b_case_id": case_id})

@@ -19,7 +19,7 @@ from xietong.cases.enums import CaseStatus
 from xietong.cases.events import Actor
 from xietong.cases.models import SupplementRequest
 from xietong.cases.service.clock import pause_values, resume_values
-from xietong.cases.service.common import Operation, facts, lock_case, require, require_status
+from xietong.cases.service.common import Operation, facts, lock_case, refuse, require, require_status
 from xietong.cases.service.submit import _check_form, _check_materials, _materials, claim_attachments
 from xietong.catalog.models import MatterVersion
 from xietong.db.base import utcnow
@@ -27,7 +27,7 @@ from xietong.engine import returns as engine_returns
 from xietong.engine.models import Task
 from xietong.engine.state import TaskRow
 from xietong.engine.store import task_row
-from xietong.errors import FieldProblem, Forbidden, InvalidInput
+from xietong.errors import FieldProblem, InvalidInput
 from xietong.security.permissions import TaskFacts, can
 from xietong.security.principal import Principal
 
@@ -95,7 +95,7 @@ def resubmit_case(
     """The applicant hands in the 补正 (or the returned case): the form and added materials; returns new task ids."""
     now = now or utcnow()
     row = lock_case(session, case_id)
-    require(principal, "resubmit", row)
+    require(session, principal, "resubmit", row)
     require_status("resubmit", row)
     conn = session.connection()
     schema_text, materials_text = conn.execute(_VERSION_SCHEMAS, {"b_id": row["matter_version_id"]}).one()
@@ -150,7 +150,7 @@ def suspend_case(
     reason = _reason(reason, "请填写挂起理由")
     now = now or utcnow()
     row = lock_case(session, case_id)
-    require(principal, "suspend", row)
+    require(session, principal, "suspend", row)
     target = require_status("suspend", row)
     assert target is not None
     Operation(session, row, Actor(principal.kind, principal.id), now, tz).finish(
@@ -165,7 +165,7 @@ def resume_case(
     """恢复 a suspended case: the status before, the due time moved by the working days it was suspended."""
     now = now or utcnow()
     row = lock_case(session, case_id)
-    require(principal, "resume", row)
+    require(session, principal, "resume", row)
     require_status("resume", row)
     values, timers, moved = resume_values(session.connection(), row, now, tz)
     Operation(session, row, Actor(principal.kind, principal.id), now, tz).finish(
@@ -197,7 +197,7 @@ def _require_handler(session: Session, principal: Principal, row: Any, action: s
     for unit_id, post_id, assignee_id in session.execute(_OPEN_TASK_FACTS, {"b_case_id": row["id"]}):
         if can(principal, action, facts(row), TaskFacts(unit_id, post_id, assignee_id)):
             return
-    raise Forbidden(code="not_allowed", detail="您无权对该办件执行此操作")
+    refuse(session, principal, row)
 
 
 def _check_items(session: Session, row: Any, items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -74,8 +74,8 @@ def end_task(session: Session, row: Any, *, state: str, outcome: str | None, by:
 
 def return_targets(session: Session, *, principal: Principal, task_id: int) -> dict[str, Any]:
     """What the return dialog offers: each earlier step the case passed, and the open tasks a return cancels."""
-    row = lock_task(session, task_id)
-    require(principal, "return", row, task_facts(row))
+    row = lock_task(session, task_id, principal)
+    require(session, principal, "return", row, task_facts(row))
     refuse_if_delegated(row)
     op = Operation(session, row, Actor(principal.kind, principal.id), utcnow(), "Asia/Shanghai")
     run = op.new_run()
@@ -108,8 +108,8 @@ def return_task(
     if target == APPLICANT and resume_mode not in RESUME_MODES:
         raise InvalidInput(code="bad_resume_mode", detail="重新提交后的去向只能是直接回到本环节或重新走完整流程")
     now = now or utcnow()
-    row = lock_task(session, task_id)
-    require(principal, "return", row, task_facts(row))
+    row = lock_task(session, task_id, principal)
+    require(session, principal, "return", row, task_facts(row))
     require_status("complete_task", row)
     if target != APPLICANT and target not in {n for n, _ in _passed(session, row["id"], exclude=row["task_node_id"])}:
         raise Conflict(code="bad_return_target", detail="只能退回到本办件已经办理过的环节")

@@ -20,13 +20,13 @@ from xietong.cases.enums import CaseStatus
 from xietong.cases.events import Actor
 from xietong.cases.models import SpecialProcedure
 from xietong.cases.service.clock import move_due, pause_values, resume_values
-from xietong.cases.service.common import Operation, facts, lock_case, require_status
+from xietong.cases.service.common import Operation, facts, lock_case, refuse, require_status
 from xietong.cases.service.pauses import MAX_TEXT, _reason, _require_handler
 from xietong.clock.due import extend_due
 from xietong.db.base import utcnow
 from xietong.directory.models import Post
 from xietong.engine.assignment import LEADER_POST
-from xietong.errors import Conflict, Forbidden, InvalidInput
+from xietong.errors import Conflict, InvalidInput
 from xietong.security.permissions import TaskFacts, can
 from xietong.security.principal import Principal
 from xietong.system.calendar import work_calendar
@@ -161,7 +161,7 @@ def extend_case(
     row = lock_case(session, case_id)
     conn = session.connection()
     if not can(principal, "extend", facts(row), leader_facts(conn, row["handling_unit_id"])):
-        raise Forbidden(code="not_allowed", detail="延期须由承办单位负责人批准")
+        refuse(session, principal, row, "延期须由承办单位负责人批准")
     if CaseStatus(row["status"]) not in RUNNING or row["due_at"] is None:
         raise Conflict(code="wrong_case_status", detail="只有受理后正在办理（未暂停）的办件可以延期",
                        extra={"status": row["status"]})

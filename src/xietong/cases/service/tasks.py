@@ -20,6 +20,7 @@ from xietong.cases.service.common import (
     OPERATION_COLUMNS,
     Operation,
     locked_case_query,
+    readable,
     require,
     require_status,
 )
@@ -68,9 +69,11 @@ _CLAIM = (
 )
 
 
-def _lock_task(session: Session, task_id: int) -> Mapping[str, Any]:
+def _lock_task(session: Session, task_id: int, principal: Principal | None = None) -> Mapping[str, Any]:
+    """The open task with its case locked. Given the acting ``principal``, a task of a case they may not read
+    is missing to them — before any state or holder check, so task ids cannot be probed."""
     row = fastpath.execute(session.connection(), _LOCK_TASK, {"b_task_id": task_id}).first()
-    if row is None:
+    if row is None or (principal is not None and not readable(session, principal, row)):
         raise NotFound(code="task_not_found", detail=f"待办不存在（编号 {task_id}）")
     if row["task_state"] != "open":
         raise Conflict(code="task_closed", detail="该待办已经办理或已取消，请刷新后查看")
@@ -101,8 +104,8 @@ def complete_task(
     if len(opinion) > MAX_OPINION:
         raise InvalidInput(code="opinion_too_long", detail=f"审批意见不能超过 {MAX_OPINION} 个字")
     now = now or utcnow()
-    row = _lock_task(session, task_id)
-    require(principal, "complete", row, _task_facts(row))
+    row = _lock_task(session, task_id, principal)
+    require(session, principal, "complete", row, _task_facts(row))
     refuse_if_delegated(row)
     target = require_status("complete_task", row)
     actor = Actor(principal.kind, principal.id, row["task_acting_for_id"])
@@ -179,10 +182,10 @@ def claim_task(
 ) -> None:
     """签收: take a shared task of one's post; of two people claiming at once exactly one wins."""
     now = now or utcnow()
-    row = _lock_task(session, task_id)
+    row = _lock_task(session, task_id, principal)
     if row["task_assignee_id"] is not None:
         raise Conflict(code="task_claimed", detail="该待办已被签收")
-    require(principal, "claim", row, _task_facts(row))
+    require(session, principal, "claim", row, _task_facts(row))
     if CaseStatus(row["status"]) not in (CaseStatus.ACCEPTED, CaseStatus.IN_PROGRESS):
         raise Conflict(code="wrong_case_status", detail="办件当前状态不能签收待办")
     result = fastpath.execute(
@@ -213,7 +216,7 @@ def release_task(
 ) -> None:
     """退回签收: give a claimed shared task back to its post, where every holder sees it again."""
     now = now or utcnow()
-    row = _lock_task(session, task_id)
+    row = _lock_task(session, task_id, principal)
     if row["task_assignee_id"] != principal.id:
         raise Forbidden(code="not_your_task", detail="只有签收人可以退回签收")
     refuse_if_delegated(row)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from xietong.cases.enums import CaseStatus
 from xietong.cases.events import Actor
 from xietong.cases.replay import ScopeState, load_events, reduce_events
-from xietong.cases.service.common import Operation, lock_case, require_status
+from xietong.cases.service.common import Operation, lock_case, readable, require_status
 from xietong.db.base import utcnow
 from xietong.engine.models import Task
 from xietong.engine.state import ScopeRow, Slot, TaskRow
@@ -48,6 +48,8 @@ def withdraw_decision(
     if found is None:
         raise NotFound(code="task_not_found", detail=f"待办不存在（编号 {task_id}）")
     row = lock_case(session, found["case_id"])
+    if not readable(session, principal, row):  # missing to whoever may not read the case
+        raise NotFound(code="task_not_found", detail=f"待办不存在（编号 {task_id}）")
     task = session.execute(_TASK, {"b_id": task_id}).mappings().one()  # re-read under the case lock
     if task["state"] != "completed" or task["completed_by_id"] != principal.id:
         raise Forbidden(code="not_your_decision", detail="只能撤回本人作出的审批决定")

@@ -9,10 +9,10 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from xietong.cases.models import CaseGrant
-from xietong.cases.service.common import Operation, facts, lock_case
+from xietong.cases.service.common import Operation, facts, lock_case, refuse
 from xietong.db.base import utcnow
 from xietong.directory.models import Person
-from xietong.errors import Conflict, FieldProblem, Forbidden, InvalidInput
+from xietong.errors import Conflict, FieldProblem, InvalidInput
 from xietong.oversight.service.common import actor, case_label, clean_text, notice, open_tasks, task_facts
 from xietong.security.permissions import can
 from xietong.security.principal import Principal
@@ -46,7 +46,7 @@ def copy_case(
     case = facts(row)
     if not (can(principal, "copy", case) or any(can(principal, "copy", case, task_facts(t))
                                                 for t in open_tasks(conn, case_id))):
-        raise Forbidden(code="not_allowed", detail="只有办件的在办人员或承办单位人员可以抄送")
+        refuse(session, principal, row, "只有办件的在办人员或承办单位人员可以抄送")
     active = set(conn.execute(select(PERSON.c.id).where(PERSON.c.id.in_(wanted), PERSON.c.active)).scalars())
     unknown = [p for p in wanted if p not in active]
     if unknown:

@@ -79,7 +79,7 @@ def issue_supervision(
     content = clean_text(content, field="content", label="督办内容", required=True)
     now = now or utcnow()
     row = lock_case(session, case_id)
-    require(principal, "supervise", row)
+    require(session, principal, "supervise", row)
     if row["status"] not in OPEN_STATUSES:
         raise Conflict(code="wrong_case_status", detail="只能督办尚未办结的办件", extra={"status": row["status"]})
     op = Operation(session, row, actor(principal), now, tz)
@@ -130,6 +130,14 @@ def _finish(
     op.finish(f"case.{kind}_{what}", delta={"oversight": {"order": section}}, inserts=inserts)
 
 
+def _require_on_order(session: Session, principal: Principal, action: str, row: Any, order_id: int) -> None:
+    """``require``, but someone who may not read the case hears of a missing order, as for any absent id."""
+    try:
+        require(session, principal, action, row)
+    except NotFound:
+        raise NotFound(code="order_not_found", detail=f"督办或整改单不存在（编号 {order_id}）") from None
+
+
 def answer_order(
     session: Session, *, principal: Principal, order_id: int, answer: str, now: datetime | None = None,
     tz: str = "Asia/Shanghai",
@@ -138,7 +146,7 @@ def answer_order(
     answer = clean_text(answer, field="answer", label="答复内容", required=True)
     now = now or utcnow()
     row, order = _locked_order(session, order_id)
-    require(principal, "answer_order", row)
+    _require_on_order(session, principal, "answer_order", row, order_id)
     _require_state(order, "open", "该单已答复或已办结，不能再答复")
     op = Operation(session, row, actor(principal), now, tz)
     values = {"state": "answered", "answer": answer, "answered_by_id": principal.id, "answered_at": now}
@@ -152,7 +160,7 @@ def close_order(
     """A supervisor (or the reform office) accepts an answered order: it is closed."""
     now = now or utcnow()
     row, order = _locked_order(session, order_id)
-    require(principal, "close_order", row)
+    _require_on_order(session, principal, "close_order", row, order_id)
     _require_state(order, "answered", "该单尚未答复或已办结，不能办结")
     op = Operation(session, row, actor(principal), now, tz)
     _finish(op, order, "closed", {"state": "closed", "closed_by_id": principal.id, "closed_at": now}, notify=[])
@@ -166,7 +174,7 @@ def send_back_order(
     reason = clean_text(reason, field="reason", label="退回理由", required=True)
     now = now or utcnow()
     row, order = _locked_order(session, order_id)
-    require(principal, "close_order", row)
+    _require_on_order(session, principal, "close_order", row, order_id)
     _require_state(order, "answered", "该单尚未答复或已办结，不能退回")
     op = Operation(session, row, actor(principal), now, tz)
     values = {"state": "open", "sent_back": order["sent_back"] + 1,

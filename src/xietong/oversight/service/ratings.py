@@ -50,7 +50,7 @@ def rate_case(
     comment = clean_text(comment, field="comment", label="评价意见（不满意时必填）", required=bad, limit=1000)
     now = now or utcnow()
     row = lock_case(session, case_id)
-    require(principal, "rate", row)
+    require(session, principal, "rate", row)
     if row["status"] not in RATEABLE:
         raise Conflict(code="wrong_case_status", detail="办件办结后才能评价", extra={"status": row["status"]})
     conn = session.connection()

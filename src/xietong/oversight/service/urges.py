@@ -36,7 +36,7 @@ def urge_case(
     note = clean_text(note, field="note", label="催办说明", required=False, limit=500)
     now = now or utcnow()
     row = lock_case(session, case_id)
-    require(principal, "urge", row)
+    require(session, principal, "urge", row)
     if row["status"] not in URGEABLE:
         raise Conflict(
             code="wrong_case_status", detail="只能催办已受理、正在办理的办件", extra={"status": row["status"]}
