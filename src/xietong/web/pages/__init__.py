@@ -9,10 +9,21 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from xietong.web.pages import account, auth, cases, matters, notifications, workbench
+from xietong.web.pages import (
+    account,
+    admin,
+    admin_calendar,
+    admin_directory,
+    auth,
+    cases,
+    matters,
+    notifications,
+    workbench,
+)
 from xietong.web.pages.rendering import make_templates
 
-ROUTERS = (auth.router, workbench.router, cases.router, matters.router, notifications.router, account.router)
+ROUTERS = (auth.router, workbench.router, cases.router, matters.router, notifications.router, account.router,
+           admin.router, admin_directory.router, admin_calendar.router)
 
 
 def install_pages(app: FastAPI, *, timezone: str) -> None:
