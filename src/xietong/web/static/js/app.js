@@ -141,4 +141,13 @@
       input.dispatchEvent(new Event("change", { bubbles: true }));
     }
   });
+
+  // Enter in the colleague picker's search box searches (htmx's "search" trigger) instead of submitting the dialog.
+  document.addEventListener("keydown", function (event) {
+    var box = event.target;
+    if (event.key === "Enter" && box instanceof HTMLInputElement && box.type === "search" && box.hasAttribute("hx-get")) {
+      event.preventDefault();
+      box.dispatchEvent(new Event("search", { bubbles: true }));
+    }
+  });
 })();
