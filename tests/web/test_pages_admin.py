@@ -151,6 +151,7 @@ def test_a_bad_directory_import_lists_its_rows_and_writes_nothing(api: Api) -> N
                          files={"file": ("u.xlsx", b"<html>", "text/html")})
     assert not_xlsx.status_code == 422 and "请上传 .xlsx" in not_xlsx.text
     regional = page_login(api, api.admin, htmx=False)
+    assert 'action="/admin/directory/import"' not in regional.get("/admin/directory").text
     assert regional.post("/admin/directory/import", data={"csrf_token": _token(regional), "kind": "units"},
                          files={"file": ("units.xlsx", data, XLSX)}).status_code == 403
     assert root.get("/api/v1/directory/export/units").status_code == 200  # the page's export links

@@ -89,7 +89,8 @@ def _directory_page(request: Request, principal: Principal, *, q: str = "", unit
             posts = [(post.code, post.name) for post in directory.posts_of(session, unit_id=unit_id)]
         open_ids = set(int(part) for part in unit.path.strip("/").split("/") if part) if unit else set()
     context = {"forest": forest, "q": q, "found": found, "unit": unit, "people": people, "posts": posts,
-               "open_ids": open_ids, "import_report": None, **extra}
+               "open_ids": open_ids, "import_report": None,
+               "may_import": may_administer(principal, "directory"), **extra}
     return render(request, "admin/directory.html", context, status_code=status)
 
 
