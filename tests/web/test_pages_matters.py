@@ -107,3 +107,46 @@ def test_submit_refusals_come_back_to_the_form_and_the_next_application_is_prefi
     applicant = api.login("hr_social.clerk.0")
     submit(applicant, api, title="上一次的申请", unit="hr_social")
     assert 'name="f.title" value="上一次的申请"' in _apply_page(client, api.matter_id)
+
+
+def test_a_draft_is_kept_on_the_server_resumed_listed_and_gone_after_submit(api: Api, matter_id: int) -> None:
+    client = page_login(api, "office.clerk.0", htmx=False)
+    token = csrf_headers(client)["x-csrf-token"]
+    unit = str(api.city.units["office"].id)
+    uploaded = client.post(f"/matters/{matter_id}/uploads/M01", files={"upload.M01": ("草稿函.pdf", pdf_bytes("d"))},
+                           headers={"x-csrf-token": token})
+    assert uploaded.headers.get("HX-Trigger") == "uploaded"  # the wizard saves its draft with the new file
+    attachment = re.search(r'name="m.M01" value="(\d+)"', uploaded.text).group(1)  # type: ignore[union-attr]
+    typed = {"csrf_token": token, "applicant_unit_id": unit, "f.title": "草稿里的事由", "f.contact": "王五",
+             "m.M01": attachment}
+    saved = client.post(f"/matters/{matter_id}/apply", data={**typed, "step": "draft"})  # 保存草稿 without JS
+    assert saved.status_code == 200 and "草稿已于" in saved.text and 'value="草稿里的事由"' in saved.text
+    auto = client.post(f"/matters/{matter_id}/draft", data={**typed, "f.title": "自动保存的事由"},
+                       headers={"HX-Request": "true", "x-csrf-token": token})
+    assert auto.status_code == 200 and "草稿已于" in auto.text and "<html" not in auto.text
+    again = client.get(f"/matters/{matter_id}/apply").text  # coming back: the draft, not the prefill
+    assert 'id="draft-resumed"' in again and 'value="自动保存的事由"' in again and "草稿函.pdf" in again
+    mine = client.get("/workbench?tab=mine").text
+    assert 'id="drafts-title"' in mine and f'href="/matters/{matter_id}/apply"' in mine
+    other = page_login(api, "office.clerk.1", htmx=False)  # a colleague never sees it
+    assert "自动保存的事由" not in other.get(f"/matters/{matter_id}/apply").text
+    assert 'id="drafts-title"' not in other.get("/workbench?tab=mine").text
+    review = client.post(f"/matters/{matter_id}/apply", data={**typed, "step": "review"})
+    final = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', review.text))
+    final.pop("step", None)
+    done = client.post(f"/matters/{matter_id}/apply", data=final, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    assert 'id="draft-resumed"' not in client.get(f"/matters/{matter_id}/apply").text  # deleted with the submission
+    assert 'id="drafts-title"' not in client.get("/workbench?tab=mine").text
+
+
+def test_a_draft_may_be_deleted(api: Api, matter_id: int) -> None:
+    client = page_login(api, "office.clerk.1", htmx=False)
+    token = csrf_headers(client)["x-csrf-token"]
+    client.post(f"/matters/{matter_id}/apply", data={"csrf_token": token, "f.title": "不要了", "step": "draft"})
+    assert 'id="draft-resumed"' in client.get(f"/matters/{matter_id}/apply").text
+    gone = client.post(f"/matters/{matter_id}/draft/delete", data={"csrf_token": token}, follow_redirects=False)
+    assert gone.status_code == 303
+    assert 'id="draft-resumed"' not in client.get(f"/matters/{matter_id}/apply").text
+    twice = client.post(f"/matters/{matter_id}/draft/delete", data={"csrf_token": token})
+    assert twice.status_code == 404

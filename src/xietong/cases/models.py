@@ -218,3 +218,22 @@ class Notification(Base):
     title: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
+
+
+class ApplicationDraft(Base):
+    """申请草稿: what a person typed into the application wizard and the files they uploaded, kept on the server
+    until they submit (one per person and matter; ``matter_version_id`` is the version it was typed against)."""
+
+    __tablename__ = "application_draft"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    local_matter_id: Mapped[int] = mapped_column(ForeignKey("local_matter.id"))
+    matter_version_id: Mapped[int] = mapped_column(ForeignKey("matter_version.id"))
+    applicant_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    values: Mapped[dict[str, Any]]  # the wizard's posted fields ("f.<key>" → text, list or table rows)
+    materials: Mapped[dict[str, Any]]  # material code → attachment ids (the person's own, not yet used)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("person_id", "local_matter_id"),)

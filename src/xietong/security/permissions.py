@@ -208,3 +208,8 @@ def may_administer(
         grant.role in ADMIN_ROLES[area] and grant_covers(grant, region_id=region_id, unit_path=unit_path)
         for grant in principal.grants
     )
+
+
+def administers_some(principal: Principal, area: str) -> bool:
+    """Whether any role of ``principal`` administers ``area`` somewhere (the admin navigation shows it)."""
+    return principal.kind == "system" or any(grant.role in ADMIN_ROLES[area] for grant in principal.grants)

@@ -31,6 +31,7 @@ from xietong.directory.service.posts import (
     posts_of,
 )
 from xietong.directory.service.regions import create_region, region_by_code, region_ref, regions
+from xietong.directory.service.search import PersonHit, search_people
 from xietong.directory.service.units import (
     create_unit,
     deactivate_unit,
@@ -52,6 +53,7 @@ __all__ = [
     "LEADER_IN_CHARGE",
     "SECTION_CHIEF",
     "STANDARD_POSTS",
+    "PersonHit",
     "add_membership",
     "cancel_delegation",
     "create_person",
@@ -79,6 +81,7 @@ __all__ = [
     "replace_memberships",
     "require_person",
     "require_unit",
+    "search_people",
     "set_delegation",
     "subtree",
     "unit_by_code",

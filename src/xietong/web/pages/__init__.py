@@ -10,6 +10,10 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from xietong.web.pages import (
+    account,
+    admin,
+    admin_calendar,
+    admin_directory,
     auth,
     cases,
     designer,
@@ -38,6 +42,10 @@ ROUTERS = (
     designer.router,
     designer_process.router,
     designer_form.router,
+    account.router,
+    admin.router,
+    admin_directory.router,
+    admin_calendar.router,
 )
 
 

@@ -32,6 +32,22 @@ async def page_principal(request: Request) -> Principal:
 PagePrincipal = Annotated[Principal, Depends(page_principal)]
 
 
+async def pending_page_principal(request: Request) -> Principal:
+    """As ``page_principal``, but also for a session that must first change its initial password or enrol a
+    second factor (the account pages, where it does that); the restriction stays in ``request.state``."""
+    try:
+        return await page_principal(request)
+    except Forbidden as exc:
+        restriction = getattr(request.state, "restriction", None)
+        principal = getattr(request.state, "principal", None)
+        if restriction is None or exc is not restriction or principal is None:
+            raise
+        return principal  # type: ignore[no-any-return]
+
+
+PendingPagePrincipal = Annotated[Principal, Depends(pending_page_principal)]
+
+
 async def optional_principal(request: Request) -> Principal | None:
     """The person on a page anyone may see (landing, log-in): None when not logged in."""
     if not request.cookies.get(SESSION_COOKIE):

@@ -3,9 +3,9 @@ actions this person may take now, each opening its dialog (``case_actions.py`` s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -15,7 +15,7 @@ from xietong.cases import service as cases
 from xietong.cases.schemas import CaseDetail
 from xietong.cases.service.special import SPECIAL_KINDS
 from xietong.catalog.queries import process_of_version, require_version
-from xietong.directory.service import people_in_unit
+from xietong.directory.service import search_people
 from xietong.documents.service import case_documents, supplement_window
 from xietong.errors import DomainError, NotFound
 from xietong.oversight import queries as oversight_queries
@@ -106,6 +106,19 @@ def _allowed(detail: CaseDetail, action: Action, task_id: int | None, multi: set
     return action.key in detail.actions or action.key in detail.oversight_actions
 
 
+PICKER_PAGE = 30
+
+
+def _picker_units(detail: CaseDetail, action: Action, task_id: int | None) -> list[int]:
+    """Whom a dialog may pick from: 转办 and 委派 stay in the step's unit; 抄送 and 加签 the units taking part now."""
+    if action.fields == "transfer":
+        units = [t.unit_id for t in detail.open_tasks if t.id == task_id]
+    else:
+        c = detail.case
+        units = [c.handling_unit_id, c.applicant_unit_id, *(t.unit_id for t in detail.open_tasks)]
+    return list(dict.fromkeys(units))
+
+
 def _dialog_context(session: Session, principal: Principal, detail: CaseDetail, action: Action,
                     task_id: int | None) -> dict[str, Any]:
     """What a dialog offers to choose from: return targets, colleagues, saved phrases, the form to correct."""
@@ -115,15 +128,9 @@ def _dialog_context(session: Session, principal: Principal, detail: CaseDetail, 
     elif action.fields == "return":
         extra["targets"] = cases.return_targets(session, principal=principal, task_id=task_id or 0)
     elif action.fields in ("transfer", "people"):
-        if action.fields == "transfer":  # 转办 and 委派 stay in the step's unit
-            units = [t.unit_id for t in detail.open_tasks if t.id == task_id]
-        else:  # 抄送 and 加签: the units taking part now
-            c = detail.case
-            units = [c.handling_unit_id, c.applicant_unit_id, *(t.unit_id for t in detail.open_tasks)]
-        units = list(dict.fromkeys(units))
-        people = {p.id: (p.id, p.name) for u in units for p in people_in_unit(session, unit_id=u)
-                  if p.id != principal.id}
-        extra["people"] = [{"id": i, "name": n} for i, n in sorted(people.values(), key=lambda p: p[1])]
+        extra["picker_units"] = _picker_units(detail, action, task_id)
+        page = search_people(session, unit_ids=extra["picker_units"], exclude_id=principal.id, limit=PICKER_PAGE)
+        extra["people"], extra["more_people"] = page.items, page.next_cursor
     elif action.fields == "resubmit":
         version = require_version(session, version_id=detail.matter_version_id)
         extra["schema"] = schema_of(version.form_schema)
@@ -164,6 +171,29 @@ def action_dialog(case_id: int, key: str, request: Request, principal: PagePrinc
     target = order if order is not None else task
     action, detail, extra = _load(request, principal, case_id, key, target)
     return _dialog(request, action, detail, target, extra)
+
+
+@router.get("/cases/{case_id}/actions/{key}/people", include_in_schema=False)
+def picker_people(case_id: int, key: str, request: Request, principal: PagePrincipal, task: int | None = None,
+                  q: Annotated[str, Query(max_length=50)] = "",
+                  cursor: Annotated[str | None, Query(max_length=500)] = None) -> Response:
+    """The colleague picker's rows (htmx): people of the dialog's units matching ``q``, keyset-paged; the ones
+    already chosen (sent back by the form) stay on top, checked."""
+    action, detail, extra = _load(request, principal, case_id, key, task)
+    if "picker_units" not in extra:
+        raise NotFound(code="action_not_found", detail="该操作不需要选择人员")
+    chosen = [int(v) for v in request.query_params.getlist("person_ids") + request.query_params.getlist("person_id")
+              if v.isdigit()]
+    with reading(request) as session:
+        kept = search_people(session, unit_ids=extra["picker_units"], exclude_id=principal.id, only_ids=chosen,
+                             limit=PICKER_PAGE).items if chosen and not cursor else []
+        page = search_people(session, unit_ids=extra["picker_units"], keyword=q, cursor=cursor,
+                             exclude_id=principal.id, limit=PICKER_PAGE)
+    kept_ids = {p.id for p in kept}
+    people = kept + [p for p in page.items if p.id not in kept_ids]
+    context = {"action": action, "c": detail.case, "task_id": task, "people": people, "more_people": page.next_cursor,
+               "chosen": [str(i) for i in kept_ids], "q": q, "appending": bool(cursor)}
+    return render(request, "cases/fields/_people_rows.html", context, partial=True)
 
 
 @router.post("/cases/{case_id}/actions/{key}", include_in_schema=False)

@@ -17,6 +17,7 @@ from xietong.web.pages.rendering import is_htmx, render
 from xietong.web.problems import STATUS_BY_KIND
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
+RESTRICTED = frozenset({"password_change_required", "totp_enrolment_required"})  # security/totp.session_restriction
 NOT_PAGES = ("/api/", "/static/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc")
 
 
@@ -38,6 +39,13 @@ def login_redirect(request: Request) -> Response:
     return RedirectResponse(location, status_code=303)
 
 
+def _to_account(request: Request) -> Response:
+    """A session that must first change its password or enrol a second factor: to the account page."""
+    if is_htmx(request):
+        return Response(status_code=200, headers={"HX-Redirect": "/account"})
+    return RedirectResponse("/account", status_code=303)
+
+
 def error_page(request: Request, status: int, title: str, detail: str) -> Response:
     """A Chinese error page; for an htmx request a small dialog with the message instead of a whole page."""
     if is_htmx(request):
@@ -56,6 +64,8 @@ def pages_or(api_handler: Handler) -> Handler:
         if isinstance(exc, DomainError):
             if exc.kind == "unauthenticated":
                 return login_redirect(request)
+            if exc.code in RESTRICTED:
+                return _to_account(request)
             return error_page(request, STATUS_BY_KIND.get(exc.kind, 400), exc.title, exc.detail)
         if isinstance(exc, StarletteHTTPException):
             if exc.status_code == 404:

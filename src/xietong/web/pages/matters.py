@@ -1,10 +1,13 @@
 """事项大厅 and the application wizard: find matters by region, unit and keyword; a matter's page (materials,
 limits, process, the form as a sample); apply — the form from the version's schema, prefilled, materials
-uploaded one by one (type and size checked at once), review, submit through ``submit_case``."""
+uploaded one by one (type and size checked at once), review, submit through ``submit_case``. The wizard's
+draft is kept on the server (``cases/drafts.py``): saved a moment after each change or upload and on 保存草稿,
+resumed when the person comes back, deleted with the submission."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -13,7 +16,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from xietong.cases import attachments
+from xietong.cases import attachments, drafts
 from xietong.cases import queries as case_queries
 from xietong.cases import service as cases
 from xietong.cases.enums import Channel
@@ -28,7 +31,7 @@ from xietong.errors import DomainError, FieldProblem, InvalidInput, NotFound
 from xietong.security.principal import Principal
 from xietong.web.deps import reading, settings_of, writing
 from xietong.web.pages import diagram
-from xietong.web.pages.access import PagePrincipal
+from xietong.web.pages.access import PagePrincipal, person_id
 from xietong.web.pages.forms import field_errors, posted_form, posted_materials, schema_of
 from xietong.web.pages.rendering import is_htmx, render
 from xietong.web.problems import STATUS_BY_KIND
@@ -131,7 +134,7 @@ def _prefill(request: Request, principal: Principal, matter_id: int, schema: Any
 
 def _wizard(request: Request, principal: Principal, matter: MatterDetail, *, values: dict[str, Any],
             uploads: dict[str, list[Any]], unit_id: int | None, error: DomainError | None = None,
-            step: str = "fill") -> Response:
+            step: str = "fill", draft: dict[str, Any] | None = None) -> Response:
     version = matter.current_version
     assert version is not None
     schema = schema_of(version.form_schema)
@@ -141,6 +144,7 @@ def _wizard(request: Request, principal: Principal, matter: MatterDetail, *, val
         "values": values, "uploads": uploads, "units": _applicant_units(request, principal), "unit_id": unit_id,
         "error": error, "errors": field_errors(error, form_keys) if error else {}, "step": step,
         "accept": {m.code: ",".join(f".{x}" for x in m.formats) for m in parse_materials(version.materials)},
+        "draft": draft,
     }
     status = STATUS_BY_KIND.get(error.kind, 422) if error else 200
     return render(request, "matters/apply.html", context, status_code=status)
@@ -150,8 +154,17 @@ def _wizard(request: Request, principal: Principal, matter: MatterDetail, *, val
 def apply_page(matter_id: int, request: Request, principal: PagePrincipal) -> Response:
     matter = _published(request, matter_id)
     assert matter.current_version is not None
-    values = _prefill(request, principal, matter_id, schema_of(matter.current_version.form_schema))
-    return _wizard(request, principal, matter, values=values, uploads={}, unit_id=None)
+    with reading(request) as session:
+        draft = drafts.draft_of(session, person_id=person_id(principal), local_matter_id=matter_id)
+        kept = (draft.values, draft.materials, draft.applicant_unit_id, draft.updated_at, draft.matter_version_id
+                ) if draft else None
+    if kept is None:
+        values = _prefill(request, principal, matter_id, schema_of(matter.current_version.form_schema))
+        return _wizard(request, principal, matter, values=values, uploads={}, unit_id=None)
+    values, materials, unit_id, saved_at, version_id = kept
+    note = {"saved_at": saved_at, "resumed": True, "outdated": version_id != matter.current_version.id}
+    return _wizard(request, principal, matter, values=values, uploads=_uploads(request, principal, materials),
+                   unit_id=unit_id, draft=note)
 
 
 def _uploads(request: Request, principal: Principal, materials: dict[str, list[int]]) -> dict[str, list[Any]]:
@@ -187,6 +200,9 @@ def _apply(request: Request, principal: Principal, matter_id: int, data: FormDat
     again = {"values": values, "uploads": uploads, "unit_id": unit_id}
     if data.get("step") == "edit":  # back from the review to change something
         return _wizard(request, principal, matter, **again)
+    if data.get("step") == "draft":  # 保存草稿 (without JavaScript: the whole page again)
+        saved_at = _save_draft(request, principal, matter, values, materials, unit_id)
+        return _wizard(request, principal, matter, draft={"saved_at": saved_at, "saved": True}, **again)
     if data.get("step") == "review":  # check the form before showing the review; submit checks everything again
         _cleaned, problems = validate_form(schema, form)
         if problems or unit_id is None:
@@ -202,11 +218,60 @@ def _apply(request: Request, principal: Principal, matter_id: int, data: FormDat
                 session, principal=principal, local_matter_id=matter_id, applicant_unit_id=unit_id or 0, form=form,
                 materials=materials, channel=_channel(request), tz=settings_of(request).timezone,
             )
+            drafts.discard_draft(session, person_id=person_id(principal), local_matter_id=matter_id)
     except DomainError as exc:
         if exc.kind == "unauthenticated":
             raise
         return _wizard(request, principal, matter, error=exc, **again)
     return RedirectResponse(f"/cases/{case_id}?done=submit", status_code=303)
+
+
+def _save_draft(request: Request, principal: Principal, matter: MatterDetail, values: dict[str, Any],
+                materials: dict[str, list[int]], unit_id: int | None) -> datetime:
+    assert matter.current_version is not None
+    with writing(request) as session:
+        draft = drafts.save_draft(
+            session, person_id=person_id(principal), local_matter_id=matter.id,
+            matter_version_id=matter.current_version.id, applicant_unit_id=unit_id, values=values,
+            materials=materials,
+        )
+        return draft.updated_at
+
+
+@router.post("/matters/{matter_id}/draft", include_in_schema=False)
+async def autosave(matter_id: int, request: Request, principal: PagePrincipal) -> Response:
+    """The wizard saves itself (htmx, a moment after each change or upload): just the status line back."""
+    data = await request.form()
+    try:
+        return await run_in_threadpool(_autosave, request, principal, matter_id, data)
+    finally:
+        await data.close()
+
+
+def _autosave(request: Request, principal: Principal, matter_id: int, data: FormData) -> Response:
+    matter = _published(request, matter_id)
+    assert matter.current_version is not None
+    schema = schema_of(matter.current_version.form_schema)
+    form, materials = posted_form(schema, data), posted_materials(data)
+    unit = data.get("applicant_unit_id")
+    unit_id = int(unit) if isinstance(unit, str) and unit.isdigit() else None
+    file_keys = {f.key for f in schema.file_fields()}
+    values = {f"f.{k}": v for k, v in form.items() if k not in file_keys}
+    try:
+        saved_at = _save_draft(request, principal, matter, values, materials, unit_id)
+    except DomainError as exc:
+        if exc.kind == "unauthenticated":
+            raise
+        return render(request, "matters/_draft_status.html", {"failed": exc.detail}, partial=True)
+    return render(request, "matters/_draft_status.html", {"draft": {"saved_at": saved_at, "saved": True}},
+                  partial=True)
+
+
+@router.post("/matters/{matter_id}/draft/delete", include_in_schema=False)
+def delete_draft(matter_id: int, request: Request, principal: PagePrincipal) -> Response:
+    with writing(request) as session:
+        drafts.discard_draft(session, person_id=person_id(principal), local_matter_id=matter_id, missing_ok=False)
+    return RedirectResponse(f"/matters/{matter_id}/apply", status_code=303)
 
 
 def _channel(request: Request) -> str:
@@ -243,7 +308,9 @@ def _upload(request: Request, principal: Principal, matter_id: int, code: str, d
         context = {"material": material, "message": exc.detail}
         return render(request, "matters/_upload_error.html", context, status_code=STATUS_BY_KIND.get(exc.kind, 422),
                       partial=True)
-    return render(request, "matters/_uploaded.html", {"material": material, "files": stored}, partial=True)
+    response = render(request, "matters/_uploaded.html", {"material": material, "files": stored}, partial=True)
+    response.headers["HX-Trigger"] = "uploaded"  # the wizard's draft saves itself with the new file
+    return response
 
 
 def _store(session: Any, request: Request, principal: Principal, material: Material, file: UploadFile) -> Any:

@@ -14,8 +14,21 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.templating import Jinja2Templates
 
 from xietong.cases import notifications
-from xietong.security.permissions import may_supervise
+from xietong.security.permissions import administers_some, may_administer, may_supervise
+from xietong.security.principal import Principal
 from xietong.web.deps import CSRF_HEADER, reading, settings_of
+
+ADMIN_AREAS = ("directory", "calendar", "catalog")  # security.permissions.ADMIN_ROLES areas with a page
+WHOLE_AREAS = frozenset({"calendar"})  # instance-wide: only an "all" scope administers them
+
+
+def admin_areas(principal: Principal) -> list[str]:
+    """The administration areas ``principal`` may open (the 管理 navigation and the /admin index)."""
+    if principal.kind != "person":
+        return []
+    return [area for area in ADMIN_AREAS
+            if (may_administer(principal, area) if area in WHOLE_AREAS else administers_some(principal, area))]
+
 
 CARD_LABELS = {"yellow": "黄牌", "red": "红牌"}
 CSRF_FIELD = "csrf_token"
@@ -50,6 +63,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "unread": unread,
         "demo": settings_of(request).demo,
         "path": request.url.path,
+        "admin_nav": principal is not None and bool(admin_areas(principal)),
     }
 
 

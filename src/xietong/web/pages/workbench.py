@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from xietong.cases import drafts
 from xietong.cases import queries as cases
 from xietong.cases.enums import STATUS_LABELS, CaseStatus
 from xietong.errors import NotFound
@@ -114,10 +115,11 @@ def workbench(request: Request, principal: PagePrincipal, tab: str = "todo", cur
         if is_htmx(request):  # "加载更多": just the next page of rows
             return render(request, current.rows, _list_context(tab, page, filters), partial=True)
         counts = {key: t.fetch(session, principal, Ask(total=True, tz=tz, limit=1)).total for key, t in TABS.items()}
+        saved = drafts.drafts_of(session, person_id=principal.id) if tab == "mine" and principal.id else []
     context = {
         "tabs": TABS, "tab": tab, "counts": counts, **_list_context(tab, page, filters),
         "statuses": [(s.value, STATUS_LABELS[s]) for s in CaseStatus if s is not CaseStatus.DRAFT],
-        "order_states": ORDER_STATES,
+        "order_states": ORDER_STATES, "drafts": saved,
     }
     return render(request, "workbench/index.html", context)
 

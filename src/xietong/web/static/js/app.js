@@ -72,55 +72,6 @@
     if (elt instanceof HTMLInputElement && elt.hasAttribute("data-clear-after")) { elt.value = ""; }
   });
 
-  // Drafts of an application live in this browser (localStorage): saved on request, offered back on return,
-  // dropped once the review step is reached.
-  function draftFields(form) {
-    var values = [];
-    Array.prototype.forEach.call(form.elements, function (el) {
-      if (!el.name || el.type === "file" || el.type === "hidden" || el.type === "submit" || el.type === "button") { return; }
-      if ((el.type === "checkbox" || el.type === "radio") && !el.checked) { return; }
-      values.push([el.name, el.value]);
-    });
-    form.querySelectorAll("input[type=hidden][name^='m.']").forEach(function (el) { values.push([el.name, el.value]); });
-    return values;
-  }
-  function restoreDraft(form, values) {
-    var byName = {};
-    values.forEach(function (pair) { (byName[pair[0]] = byName[pair[0]] || []).push(pair[1]); });
-    Array.prototype.forEach.call(form.elements, function (el) {
-      if (!el.name || !(el.name in byName) || el.type === "file" || el.type === "hidden") { return; }
-      if (el.type === "checkbox" || el.type === "radio") { el.checked = byName[el.name].indexOf(el.value) >= 0; }
-      else { el.value = byName[el.name][0]; }
-    });
-  }
-  document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("form[data-draft-key]").forEach(function (form) {
-      var key = form.getAttribute("data-draft-key");
-      try {
-        if (form.hasAttribute("data-draft-clear")) { window.localStorage.removeItem(key); return; }
-        var saved = window.localStorage.getItem(key);
-        var notice = form.querySelector("[data-draft-notice]");
-        if (saved && notice) { notice.hidden = false; }
-      } catch (e) { /* storage may be disabled: drafts are a convenience */ }
-    });
-  });
-  document.addEventListener("click", function (event) {
-    var target = event.target instanceof Element ? event.target : null;
-    var form = target && target.closest("form[data-draft-key]");
-    if (!form) { return; }
-    var key = form.getAttribute("data-draft-key");
-    try {
-      if (target.closest("[data-draft-save]")) {
-        window.localStorage.setItem(key, JSON.stringify(draftFields(form)));
-        var saved = form.querySelector("[data-draft-saved]");
-        if (saved) { saved.hidden = false; }
-      } else if (target.closest("[data-draft-restore]")) {
-        restoreDraft(form, JSON.parse(window.localStorage.getItem(key) || "[]"));
-        target.closest("[data-draft-notice]").hidden = true;
-      }
-    } catch (e) { /* ignore */ }
-  });
-
   // Drag-and-drop onto a material's drop zone fills its file input and uploads at once (htmx posts the form).
   document.addEventListener("dragover", function (event) {
     var zone = event.target instanceof Element && event.target.closest(".dropzone");
@@ -168,4 +119,12 @@
   document.addEventListener("change", function () { applyConditions(document); });
   document.addEventListener("DOMContentLoaded", function () { applyConditions(document); });
   document.addEventListener("htmx:afterSettle", function () { applyConditions(document); });
+  // Enter in the colleague picker's search box searches (htmx's "search" trigger) instead of submitting the dialog.
+  document.addEventListener("keydown", function (event) {
+    var box = event.target;
+    if (event.key === "Enter" && box instanceof HTMLInputElement && box.type === "search" && box.hasAttribute("hx-get")) {
+      event.preventDefault();
+      box.dispatchEvent(new Event("search", { bubbles: true }));
+    }
+  });
 })();
