@@ -21,6 +21,7 @@ from xietong.web.api import (
     monitor,
     notifications,
     oversight,
+    seals,
     staff,
     webhooks,
 )
@@ -39,3 +40,4 @@ api_router.include_router(documents.router)
 api_router.include_router(migration.router)
 api_router.include_router(monitor.router)
 api_router.include_router(integrations.router)
+api_router.include_router(seals.router)
