@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.integrations.cases import concluded_case
-from xietong.cases.models import Event
+from xietong.cases.models import Case, Event
+from xietong.cases.replay import reduce_events, verify_chain
 from xietong.config import Settings
 from xietong.integrations.seal import envelope, sm2
 from xietong.integrations.seal import service as seals
@@ -40,11 +41,17 @@ def test_a_concluded_cases_result_document_is_sealed_with_the_units_seal(session
     assert base64.b64decode(tbs["eseal"]["picture"]["data"]) == seal.image and seal.image.startswith(b"\x89PNG")
     assert tbs["dataHash"] == row.data_hash == sm2.sm3(row.file[:tbs["byteRange"][1]])
     assert tbs["propertyInfo"]["title"] == "办结通知书" and tbs["provider"] == "local"
-    text = "".join(PdfReader(BytesIO(row.file)).pages[0].extract_text().split())
-    assert "办结通知书" in text  # still an ordinary PDF
-    # the sealing is an event on the case's chain, by the system
-    event = session.scalars(select(Event).where(Event.case_id == case_id).order_by(Event.seq.desc())).first()
-    assert event is not None and event.type == "case.result_sealed" and event.actor_kind == "system"
+    page = PdfReader(BytesIO(row.file)).pages[0]
+    assert "办结通知书" in "".join(page.extract_text().split())  # still an ordinary PDF
+    assert len(page.images) == 1  # with the seal stamped on it
+    # the sealing is an event on the case's chain, by the system; the chain and its replay still hold
+    events = list(session.scalars(select(Event).where(Event.case_id == case_id).order_by(Event.seq)))
+    event = events[-1]
+    assert event.type == "case.result_sealed" and event.actor_kind == "system"
+    assert verify_chain(events) == []
+    case = session.get(Case, case_id)
+    assert case is not None and case.status == "concluded"  # the state machine is untouched
+    assert reduce_events(events).fields["event_seq"] == case.event_seq
     assert event.delta["seal"]["data_hash"] == row.data_hash and event.delta["seal"]["es_id"] == seal.es_id
     # the private key is not in the database in clear
     assert seal.private_key.startswith("sm4-cbc:v1:")
