@@ -91,3 +91,20 @@ def test_the_command_line_verifies_and_checks_files(api: Api, archived: int, tmp
     package.write_bytes(rezip(content, lambda files: files.pop("opinions.xml")))
     result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["archive", "check", str(package)])
     assert result.exit_code == 1 and "四性检测未通过" in result.output
+
+
+def test_a_units_seal_is_public_but_its_private_key_is_not(api: Api, archived: int) -> None:  # noqa: F811
+    client = api.login("staffing.clerk.0")
+    unit_id = api.city.units["staffing"].id
+    seal = client.get(f"/api/v1/units/{unit_id}/seal")
+    assert seal.status_code == 200, seal.text
+    body = seal.json()
+    assert body["es_id"] == f"ES{unit_id:010d}" and body["cert"].startswith("04") and len(body["cert"]) == 130
+    assert "private" not in seal.text.lower() and "sm4" not in seal.text.lower()
+    sealed = client.get(f"/api/v1/cases/{archived}/sealed-result.pdf").content
+    verified = client.post("/api/v1/seals/verify", files={"file": ("r.pdf", sealed)}).json()
+    assert verified["known_seal"]["es_id"] == body["es_id"]
+    image = client.get(f"/api/v1/units/{unit_id}/seal.png")
+    assert image.headers["content-type"] == "image/png" and image.content.startswith(b"\x89PNG")
+    missing = client.get(f"/api/v1/units/{api.city.units['finance'].id}/seal")
+    assert missing.status_code == 404 and missing.json()["code"] == "seal_not_found"

@@ -1,5 +1,6 @@
 """``xietong seal verify FILE`` and ``xietong archive check FILE``: check a sealed PDF or an archive package
-from the file alone (the signer's certificate travels in it); non-zero exit when anything is wrong."""
+from the file alone (the signer's certificate travels in it); non-zero exit when anything is wrong.
+``xietong seal issue --unit CODE`` makes a unit's seal ahead of its first use."""
 
 from __future__ import annotations
 
@@ -8,11 +9,17 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy import select
 
 from xietong.cli import app
-from xietong.cli.common import EXIT_FAILED, out
+from xietong.cli.common import EXIT_FAILED, database, out, reported
+from xietong.config import Settings
+from xietong.db.session import unit_of_work
+from xietong.directory.models import Unit
+from xietong.errors import NotFound
 from xietong.integrations.archive.check import four_checks
 from xietong.integrations.seal import service as seals
+from xietong.system.secret import instance_secret
 
 seal_app = typer.Typer(help="电子印章：验证已签章的文件", no_args_is_help=True)
 archive_app = typer.Typer(help="电子档案：档案信息包的四性检测", no_args_is_help=True)
@@ -38,6 +45,17 @@ def verify(file: FileArgument) -> None:
     out().print(table)
     if not result["ok"]:
         raise typer.Exit(EXIT_FAILED)
+
+
+@seal_app.command("issue", help="为单位生成电子印章（SM2 密钥对与印模；已有则显示现有印章），私钥加密保存")
+def issue(unit: Annotated[str, typer.Option("--unit", help="单位代码")]) -> None:
+    settings = Settings()
+    with reported(), database() as engine, unit_of_work(engine) as session:
+        unit_id = session.scalar(select(Unit.id).where(Unit.code == unit))
+        if unit_id is None:
+            raise NotFound(code="unit_not_found", detail=f"没有代码为 {unit} 的单位")
+        seal = seals.ensure_seal(session, unit_id, instance_secret(session, settings.secret_key))
+        out().print(f"{seal.name}  印章编码 {seal.es_id}\n公钥 {seal.public_key}", highlight=False)
 
 
 @archive_app.command("check", help="对档案信息包（ZIP）做四性检测；未通过时以非零状态退出")

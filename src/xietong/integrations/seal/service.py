@@ -178,6 +178,14 @@ def provincial_done(session: Session, result_id: int, sealed: bytes) -> None:
 
 # -- reading ---------------------------------------------------------------------------------------------------
 
+def unit_seal(session: Session, unit_id: int) -> UnitSeal:
+    """A unit's seal as anyone may see it (its certificate is public; the private key never leaves here)."""
+    seal = session.scalar(select(UnitSeal).where(UnitSeal.unit_id == unit_id))
+    if seal is None:
+        raise NotFound(code="seal_not_found", detail="该单位尚无电子印章（首次盖章时生成）")
+    return seal
+
+
 @dataclass(frozen=True)
 class SealState:
     document_id: int

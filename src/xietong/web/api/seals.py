@@ -30,6 +30,14 @@ class VerificationOut(BaseModel):
     known_seal: dict[str, Any] | None = Field(description="签名证书属于本实例哪个单位的印章（空：不是本实例的印章）")
 
 
+class UnitSealOut(BaseModel):
+    unit_id: int
+    es_id: str = Field(description="印章编码")
+    name: str
+    cert: str = Field(description="SM2 公钥（04‖x‖y，十六进制）：用它可在别处验证本单位的签章")
+    created_at: datetime
+
+
 class SealStateOut(BaseModel):
     document_id: int
     provider: str
@@ -66,6 +74,21 @@ def verify(request: Request, principal: CurrentPrincipal,
     content = _read(request, file)
     with reading(request) as session:
         return VerificationOut(**seals.verify(session, content))
+
+
+@router.get("/units/{unit_id}/seal", summary="单位的电子印章（印章编码、名称、公钥证书）")
+def unit_seal(unit_id: int, request: Request, principal: CurrentPrincipal) -> UnitSealOut:
+    with reading(request) as session:
+        seal = seals.unit_seal(session, unit_id)
+        return UnitSealOut(unit_id=seal.unit_id, es_id=seal.es_id, name=seal.name, cert=seal.public_key,
+                           created_at=seal.created_at)
+
+
+@router.get("/units/{unit_id}/seal.png", summary="单位电子印章的印模图像", response_class=Response)
+def unit_seal_image(unit_id: int, request: Request, principal: CurrentPrincipal) -> Response:
+    with reading(request) as session:
+        image = seals.unit_seal(session, unit_id).image
+    return Response(image, media_type="image/png")
 
 
 @router.get("/cases/{case_id}/seal", summary="办结文书的盖章情况（空：尚无需盖章的文书）")
