@@ -33,6 +33,7 @@ from xietong.integrations.archive.package import REPORT, build, zip_package
 from xietong.integrations.outbound import enqueue
 from xietong.integrations.seal.models import SealedResult
 from xietong.integrations.seal.service import CURSOR as SEAL_CURSOR
+from xietong.integrations.seal.service import position_of
 from xietong.integrations.seal.sm2 import sm3
 from xietong.security.principal import Principal
 from xietong.system.secret import instance_secret
@@ -44,9 +45,8 @@ BATCH = 200
 
 def _ready(session: Session, case_id: int, position: int) -> bool:
     """The case's documents are issued and its result document sealed (or being sealed nowhere)."""
-    for cursor in (DOCUMENTS_CURSOR, SEAL_CURSOR):
-        if lock_cursor(session, cursor).position < position:
-            return False
+    if min(position_of(session, DOCUMENTS_CURSOR), position_of(session, SEAL_CURSOR)) < position:
+        return False
     return session.scalar(select(SealedResult.id).where(SealedResult.case_id == case_id,
                                                         SealedResult.state == "pending")) is None
 

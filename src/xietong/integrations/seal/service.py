@@ -32,6 +32,7 @@ from xietong.cases.queries import readable_case
 from xietong.cases.service.common import Operation, lock_case
 from xietong.config import Settings
 from xietong.dataservice.cursors import lock_cursor
+from xietong.dataservice.models import FeedCursor
 from xietong.db.base import utcnow
 from xietong.directory.models import Unit
 from xietong.documents.issue import CURSOR as DOCUMENTS_CURSOR
@@ -103,13 +104,20 @@ def _record_sealed(session: Session, result: SealedResult, sealed: bytes, signat
     }})
 
 
+def position_of(session: Session, name: str) -> int:
+    """How far another follower has got — read, not locked: followers lock only their own cursor, so two
+    worker processes never wait on each other's cursors in opposite orders."""
+    cursor = session.get(FeedCursor, name)
+    return cursor.position if cursor is not None else 0
+
+
 def seal_results(session: Session, *, settings: Settings | None = None, batch: int = BATCH) -> int:
     """Follow the change log: have each concluded case's result document sealed; returns how many it started.
 
     Stops before a conclusion whose documents are not issued yet (the documents follower is behind)."""
     settings = settings or Settings()
     cursor = lock_cursor(session, CURSOR)
-    documents_at = lock_cursor(session, DOCUMENTS_CURSOR).position
+    documents_at = position_of(session, DOCUMENTS_CURSOR)
     events = session.execute(
         select(Event.case_id, Event.seq, Event.type, Event.position)
         .where(Event.position > cursor.position).order_by(Event.position).limit(batch)
