@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     delivery_history_days: int = Field(default=30, ge=1, description="settled webhook deliveries and outbound "
                                        "messages are kept this long")
     outbound_lease_seconds: int = Field(default=300, ge=30, description="a claimed outbound message is re-sent after")
+    eseal_url: str | None = Field(default=None, description="provincial e-seal service; unset: seals sign locally")
+    eseal_app_id: str | None = None
+    eseal_app_secret: str | None = Field(default=None, repr=False)
+    archive_url: str | None = Field(default=None, description="e-archive system that takes archive packages")
+    archive_app_id: str | None = None
+    archive_app_secret: str | None = Field(default=None, repr=False)
+    archive_fonds_code: str = Field(default="X001", description="全宗号 of the packages' archival codes")
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

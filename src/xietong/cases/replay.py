@@ -64,6 +64,8 @@ _KNOWN_SECTIONS = frozenset(
         "extension",  # columns they change come in the "case" section
         "migration",  # 版本迁移: from and to which version; the version itself comes in the "case" section
         "oversight",  # 催办, 督办, 抄送, 评价: their rows live in xietong.oversight's tables, outside CaseState
+        "seal",  # 办结文书盖章 (issue 10): the sealed result lives in integrations.seal's table, outside CaseState
+        "archive",  # 移交电子档案 (issue 10): the package and its receipt live in integrations.archive's table
     }
 )
 

@@ -8,7 +8,9 @@ from xietong.directory import models as directory_models
 from xietong.documents import models as documents_models
 from xietong.engine import models as engine_models
 from xietong.integrations import models as integrations_models
+from xietong.integrations.archive import models as archive_models
 from xietong.integrations.oa import models as oa_models
+from xietong.integrations.seal import models as seal_models
 from xietong.monitor import models as monitor_models
 from xietong.oversight import models as oversight_models
 from xietong.security import models as security_models
@@ -17,6 +19,7 @@ from xietong.worker import models as worker_models
 
 __all__ = [
     "Base",
+    "archive_models",
     "cases_models",
     "catalog_models",
     "dataservice_models",
@@ -27,6 +30,7 @@ __all__ = [
     "monitor_models",
     "oa_models",
     "oversight_models",
+    "seal_models",
     "security_models",
     "system_models",
     "worker_models",

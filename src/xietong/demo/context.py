@@ -183,6 +183,7 @@ class Context:
                     "size": len(sample.content),
                     "material_code": material.code,
                     "uploaded_by_id": uploader,
+                    "uploaded_by_client_id": None,
                     "uploaded_at": at - timedelta(minutes=rng.randint(2, 30)),
                 }
             )

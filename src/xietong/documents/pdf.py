@@ -12,7 +12,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -28,13 +28,17 @@ def _pdf(flowables: list, title: str) -> bytes:
     return out.getvalue()
 
 
-def document_pdf(title: str, body: str) -> bytes:
-    """A notice or decision: its first line is the heading; each further line a paragraph (indents kept)."""
+def document_pdf(title: str, body: str, *, seal_png: bytes | None = None) -> bytes:
+    """A notice or decision: its first line is the heading; each further line a paragraph (indents kept).
+    ``seal_png``: the issuing unit's seal image, stamped over the closing lines (the unit and the date)."""
     lines = body.splitlines()
     flowables: list = [Paragraph(escape(lines[0] if lines else title), TITLE)]
     for line in lines[1:]:
         text = escape(line).replace(" ", "&nbsp;")
         flowables.append(Paragraph(text, BODY) if line.strip() else Spacer(1, 3 * mm))
+    if seal_png is not None:
+        # drawn after the text and pulled back up over the unit's name and date, as a stamp is
+        flowables += [Spacer(1, -34 * mm), Image(BytesIO(seal_png), 40 * mm, 40 * mm, hAlign="RIGHT")]
     return _pdf(flowables, title)
 
 

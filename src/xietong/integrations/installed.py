@@ -9,15 +9,22 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from xietong.config import Settings
+from xietong.integrations.archive import client as _archive_client  # noqa: F401  (channel "archive")
+from xietong.integrations.archive.service import archive_cases
 from xietong.integrations.oa import client as oa
 from xietong.integrations.oa.service import report_results
 from xietong.integrations.province import client as province
 from xietong.integrations.province.follower import report_to_province
+from xietong.integrations.seal import provincial as _provincial_seal  # noqa: F401  (channel "eseal")
+from xietong.integrations.seal.service import seal_results
 
 Duty = Callable[[Session], int]
+#: Always on: results are sealed (locally unless a provincial e-seal service is configured) and archived.
+ALWAYS: tuple[tuple[str, Duty], ...] = (("seal_results", seal_results), ("archive_cases", archive_cases))
 
 
 def duties(settings: Settings) -> tuple[tuple[str, Duty], ...]:
+    """The followers of the configured integrations (``ALWAYS`` runs in every worker, see ``worker/loop.py``)."""
     found: list[tuple[str, Duty]] = []
     if province.configured(settings):
         found.append(("report_to_province", report_to_province))

@@ -47,6 +47,7 @@ DUTIES: tuple[tuple[str, Duty], ...] = (
     ("fan_out_webhooks", fan_out_webhooks),
     ("issue_documents", issue_documents),
     ("keep_summaries", keep_summaries),
+    *_integrations.ALWAYS,
 )
 QUIET = frozenset({"audit_checkpoint", "purge_expired"})  # upkeep: never makes the tick count as busy
 PURGE_EVERY = timedelta(minutes=10)

@@ -23,6 +23,7 @@ from xietong.web.api import (
     notifications,
     oa,
     oversight,
+    seals,
     staff,
     webhooks,
 )
@@ -43,3 +44,4 @@ api_router.include_router(monitor.router)
 api_router.include_router(integrations.router)
 api_router.include_router(oa.router)
 api_router.include_router(designer.router)
+api_router.include_router(seals.router)

@@ -18,6 +18,7 @@ LABELS = {
     "case.resubmitted": "补正后重新提交", "case.suspended": "挂起", "case.resumed": "恢复",
     "case.concluded": "办结", "case.archived": "归档", "case.card_yellow": "亮黄牌", "case.card_red": "亮红牌",
     "case.urged": "催办", "case.supervision_ordered": "督办", "case.copied": "抄送", "case.rated": "评价",
+    "case.result_sealed": "办结文书盖章", "case.archive_transferred": "移交电子档案",
 }
 OUTCOMES = {"approve": "同意", "deny": "不同意", "return": "退回"}
 RESULTS = {"granted": "准予", "denied": "不予"}
