@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     webhook_lease_seconds: int = Field(default=300, ge=1, description="a claimed delivery is re-sent after this")
     outbound_timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="one call to an outside system")
     outbound_lease_seconds: int = Field(default=300, ge=30, description="a claimed outbound message is re-sent after")
+    # 浙政钉 / DingTalk messaging (integrations/messaging): where the open API is and the app's credentials.
+    messaging_url: str | None = Field(default=None, description="the messaging open API's base URL")
+    messaging_app_key: str | None = None
+    messaging_app_secret: str | None = Field(default=None, repr=False)
+    messaging_agent_id: str | None = Field(default=None, description="the work-notice app's agent id")
+    messaging_todo_operator: str = Field(default="xietong", description="unionId the to-dos are created as")
+    messaging_robot_token: str | None = Field(default=None, repr=False, description="group robot access_token")
+    messaging_robot_secret: str | None = Field(default=None, repr=False, description="group robot signing secret")
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

@@ -8,6 +8,7 @@ from xietong.directory import models as directory_models
 from xietong.documents import models as documents_models
 from xietong.engine import models as engine_models
 from xietong.integrations import models as integrations_models
+from xietong.integrations.messaging import models as messaging_models
 from xietong.monitor import models as monitor_models
 from xietong.oversight import models as oversight_models
 from xietong.security import models as security_models
@@ -23,6 +24,7 @@ __all__ = [
     "documents_models",
     "engine_models",
     "integrations_models",
+    "messaging_models",
     "monitor_models",
     "oversight_models",
     "security_models",

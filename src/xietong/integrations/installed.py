@@ -7,4 +7,9 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-DUTIES: tuple[tuple[str, Callable[[Session], int]], ...] = ()
+from xietong.integrations.messaging import channel as _messaging_channel  # noqa: F401  (registers the channel)
+from xietong.integrations.messaging.follower import follow_messaging
+
+DUTIES: tuple[tuple[str, Callable[[Session], int]], ...] = (
+    ("messaging", follow_messaging),
+)
