@@ -17,6 +17,7 @@ from xietong.web.api import (
     feed,
     integrations,
     matters,
+    messaging,
     migration,
     monitor,
     notifications,
@@ -39,3 +40,4 @@ api_router.include_router(documents.router)
 api_router.include_router(migration.router)
 api_router.include_router(monitor.router)
 api_router.include_router(integrations.router)
+api_router.include_router(messaging.router)
