@@ -65,6 +65,14 @@ class Settings(BaseSettings):
     archive_app_id: str | None = None
     archive_app_secret: str | None = Field(default=None, repr=False)
     archive_fonds_code: str = Field(default="X001", description="全宗号 of the packages' archival codes")
+    # 浙政钉 / DingTalk messaging (integrations/messaging): where the open API is and the app's credentials.
+    messaging_url: str | None = Field(default=None, description="the messaging open API's base URL")
+    messaging_app_key: str | None = None
+    messaging_app_secret: str | None = Field(default=None, repr=False)
+    messaging_agent_id: str | None = Field(default=None, description="the work-notice app's agent id")
+    messaging_todo_operator: str = Field(default="xietong", description="unionId the to-dos are created as")
+    messaging_robot_token: str | None = Field(default=None, repr=False, description="group robot access_token")
+    messaging_robot_secret: str | None = Field(default=None, repr=False, description="group robot signing secret")
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

@@ -9,6 +9,7 @@ from xietong.documents import models as documents_models
 from xietong.engine import models as engine_models
 from xietong.integrations import models as integrations_models
 from xietong.integrations.archive import models as archive_models
+from xietong.integrations.messaging import models as messaging_models
 from xietong.integrations.oa import models as oa_models
 from xietong.integrations.seal import models as seal_models
 from xietong.monitor import models as monitor_models
@@ -27,6 +28,7 @@ __all__ = [
     "documents_models",
     "engine_models",
     "integrations_models",
+    "messaging_models",
     "monitor_models",
     "oa_models",
     "oversight_models",

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from xietong.config import Settings
 from xietong.integrations.archive import client as _archive_client  # noqa: F401  (channel "archive")
 from xietong.integrations.archive.service import archive_cases
+from xietong.integrations.messaging import channel as messaging
+from xietong.integrations.messaging.follower import follow_messaging
 from xietong.integrations.oa import client as oa
 from xietong.integrations.oa.service import report_results
 from xietong.integrations.province import client as province
@@ -28,6 +30,8 @@ def duties(settings: Settings) -> tuple[tuple[str, Duty], ...]:
     found: list[tuple[str, Duty]] = []
     if province.configured(settings):
         found.append(("report_to_province", report_to_province))
+    if messaging.configured(settings):
+        found.append(("messaging", follow_messaging))
     if oa.configured(settings):
         found.append(("report_to_oa", report_results))
     return tuple(found)

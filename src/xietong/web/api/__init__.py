@@ -18,6 +18,7 @@ from xietong.web.api import (
     feed,
     integrations,
     matters,
+    messaging,
     migration,
     monitor,
     notifications,
@@ -45,3 +46,4 @@ api_router.include_router(integrations.router)
 api_router.include_router(oa.router)
 api_router.include_router(designer.router)
 api_router.include_router(seals.router)
+api_router.include_router(messaging.router)
