@@ -109,3 +109,14 @@ def skip(session: Session, *, principal: Principal, message_id: int) -> Outbound
     message = _dead(session, message_id)
     message.state = "skipped"
     return message
+
+
+#: The audit action of each thing an administrator does to a dead message.
+AUDITED = {"replay": "integrations.message_replayed", "skip": "integrations.message_skipped"}
+
+
+def act(session: Session, *, principal: Principal, message_id: int, action: str, now: datetime) -> OutboundMessage:
+    """``replay`` or ``skip`` a dead message (the one entry point the API and the page share)."""
+    if action == "replay":
+        return replay(session, principal=principal, message_id=message_id, now=now)
+    return skip(session, principal=principal, message_id=message_id)

@@ -16,7 +16,6 @@ from xietong.integrations.province.reconcile import fetch_receipts, reconcile
 from xietong.web.deps import CurrentPrincipal, audit, reading, writing
 
 router = APIRouter(tags=["外部系统对接"])
-PAST = {"replay": "integrations.message_replayed", "skip": "integrations.message_skipped"}
 
 
 class ChannelHealthOut(BaseModel):
@@ -69,11 +68,8 @@ def dead(request: Request, principal: CurrentPrincipal, channel: str | None = No
 def replay_or_skip(message_id: int, action: Literal["replay", "skip"], request: Request,
                    principal: CurrentPrincipal) -> OutboundMessageOut:
     with writing(request) as session:
-        if action == "replay":
-            message = health.replay(session, principal=principal, message_id=message_id, now=utcnow())
-        else:
-            message = health.skip(session, principal=principal, message_id=message_id)
-        audit(session, request, principal, PAST[action], target_kind="outbound_message",
+        message = health.act(session, principal=principal, message_id=message_id, action=action, now=utcnow())
+        audit(session, request, principal, health.AUDITED[action], target_kind="outbound_message",
               target_id=message.id, channel=message.channel)
         return _message(message)
 

@@ -15,7 +15,6 @@ from xietong.web.pages.rendering import render
 router = APIRouter()
 STATUS = {"ok": ("正常", "green"), "retrying": ("重试中", "yellow"), "failing": ("有失败消息", "red"),
           "unconfigured": ("未配置", "")}
-ACTIONS = {"replay": "integrations.message_replayed", "skip": "integrations.message_skipped"}
 
 
 @router.get("/admin/integrations", include_in_schema=False)
@@ -31,12 +30,9 @@ def integrations_page(request: Request, principal: PagePrincipal) -> Response:
 @router.post("/admin/integrations/messages/{message_id}/{action}", include_in_schema=False)
 def replay_or_skip(message_id: int, action: str, request: Request, principal: PagePrincipal) -> Response:
     with writing(request) as session:
-        if action == "replay":
-            message = health.replay(session, principal=principal, message_id=message_id, now=utcnow())
-        elif action == "skip":
-            message = health.skip(session, principal=principal, message_id=message_id)
-        else:
+        if action not in health.AUDITED:
             return RedirectResponse("/admin/integrations", status_code=303)
-        audit(session, request, principal, ACTIONS[action], target_kind="outbound_message", target_id=message.id,
+        message = health.act(session, principal=principal, message_id=message_id, action=action, now=utcnow())
+        audit(session, request, principal, health.AUDITED[action], target_kind="outbound_message", target_id=message.id,
               channel=message.channel)
     return RedirectResponse("/admin/integrations", status_code=303)
