@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 import xietong.cli.seal  # noqa: F401  (registers ``seal`` and ``archive``)
 from tests.integrations.archive.test_package import rezip
-from tests.integrations.cases import archive, committed, concluded_case
+from tests.integrations.cases import ALL, archive, committed, concluded_case
 from tests.web.conftest import Api, api  # noqa: F401  (fixture)
 from xietong.cases.changelog import sequence_events
 from xietong.cli import app
@@ -28,12 +28,12 @@ def archived(api: Api, db_engine: Engine) -> int:  # noqa: F811
     local = Settings(demo=True, secret_key="a-test-instance-secret-that-is-long-enough-42")
     with unit_of_work(db_engine) as session:
         _city, case_id = concluded_case(session, api.city)
-    committed(db_engine, seals.seal_results, settings=local)
+    committed(db_engine, seals.seal_results, settings=local, batch=ALL)
     committed(db_engine, archive, api.city, case_id)
-    for step in (sequence_events, issue_documents):
-        committed(db_engine, step)
-    committed(db_engine, seals.seal_results, settings=local)
-    committed(db_engine, archiving.archive_cases, settings=local)
+    committed(db_engine, sequence_events)
+    committed(db_engine, issue_documents, batch=ALL)
+    committed(db_engine, seals.seal_results, settings=local, batch=ALL)
+    committed(db_engine, archiving.archive_cases, settings=local, batch=ALL)
     return case_id
 
 

@@ -69,3 +69,23 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def htmx_settled(page: Any, path_end: str) -> Iterator[None]:
+    """On leaving, wait until htmx has swapped in and settled the answer to the request (to a URL ending in
+    ``path_end``) that the block's action started — an earlier request in flight (a live preview, say) must not
+    pass for it, and the next action must not type into a form the answer is about to replace."""
+    page.evaluate("""(pathEnd) => {
+        window.__htmxSettled = false;
+        const on = (event) => {
+            const url = (event.detail.xhr && event.detail.xhr.responseURL || '').split('?')[0];
+            if (url.endsWith(pathEnd)) {
+                window.__htmxSettled = true;
+                document.removeEventListener('htmx:afterSettle', on);
+            }
+        };
+        document.addEventListener('htmx:afterSettle', on);
+    }""", path_end)
+    yield
+    page.wait_for_function("() => window.__htmxSettled === true")

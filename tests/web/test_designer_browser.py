@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.factories import linear_process, post_rule, publish_matter
-from tests.web.browser import SCREENSHOTS, VIEWPORTS, chromium, served
+from tests.web.browser import SCREENSHOTS, VIEWPORTS, chromium, htmx_settled, served
 from tests.web.conftest import PASSWORD, Api
 from xietong.catalog.models import LocalMatter, MatterVersion, ProcessDefinition
 from xietong.config import Settings
@@ -118,21 +118,25 @@ def test_edit_a_process_and_a_form_in_the_browser_and_publish(
     page.select_option("#add-type", "select")
     page.fill("#add-key", "kind")
     page.fill("#add-label", "申请类型")
-    page.click("#fd-add button[type=submit]")
+    with htmx_settled(page, "/fields"):
+        page.click("#fd-add button[type=submit]")
     page.wait_for_selector("#fd-editor-title:has-text('申请类型')")
     page.fill("#e-options", "new=新办\nchange=变更")
-    page.click("#fd-save")
+    with htmx_settled(page, "/fields/kind"):  # the live preview alone would show the options before the save
+        page.click("#fd-save")
     page.wait_for_selector("#preview-body select#f-kind option[value=change]", state="attached")
     page.select_option("#add-type", "text")
     page.fill("#add-key", "reason")
     page.fill("#add-label", "变更原因")
-    page.click("#fd-add button[type=submit]")
+    with htmx_settled(page, "/fields"):
+        page.click("#fd-add button[type=submit]")
     page.wait_for_selector("#fd-editor-title:has-text('变更原因')")
     page.select_option("#e-visible-field", "kind")
     page.fill("#e-visible-values", "change")
     page.fill("#e-label", "变更的原因")  # the preview follows the typing before anything is saved
     page.wait_for_selector("#preview-body label:has-text('变更的原因')", state="attached")
-    page.click("#fd-save")
+    with htmx_settled(page, "/fields/reason"):
+        page.click("#fd-save")
     page.wait_for_selector("#preview-body [data-visible-field='f.kind']", state="attached")
     page.wait_for_selector("#f-reason", state="hidden")  # shown only for 变更
     page.select_option("#preview-body #f-kind", "change")

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.integrations.cases import archive, concluded_case
+from tests.integrations.cases import ALL, archive, concluded_case
 from xietong.cases.changelog import sequence_events
 from xietong.cases.models import Event
 from xietong.config import Settings
@@ -33,10 +33,10 @@ LOCAL = Settings(demo=True, secret_key="a-test-instance-secret-that-is-long-enou
 def package(session: Session) -> ArchivePackage:
     city, case_id = concluded_case(session)
     archive(session, city, case_id)
-    assert archiving.archive_cases(session, settings=LOCAL) == 0  # the result document is not sealed yet
-    seals.seal_results(session, settings=LOCAL)
+    assert archiving.archive_cases(session, settings=LOCAL, batch=ALL) == 0  # the result document is not sealed yet
+    seals.seal_results(session, settings=LOCAL, batch=ALL)
     sequence_events(session)
-    assert archiving.archive_cases(session, settings=LOCAL) >= 1
+    assert archiving.archive_cases(session, settings=LOCAL, batch=ALL) >= 1
     row = session.scalar(select(ArchivePackage).where(ArchivePackage.case_id == case_id))
     assert row is not None
     return row

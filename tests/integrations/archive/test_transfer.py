@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, select, update
 
 from tests.integrations.archive.test_package import rezip
-from tests.integrations.cases import archive, committed, committed_concluded_case
+from tests.integrations.cases import ALL, archive, committed, committed_concluded_case
 from tests.integrations.outside import clean_channels, messages, options  # noqa: F401  (fixture)
 from xietong.cases.changelog import sequence_events
 from xietong.cases.models import Event
@@ -46,12 +46,12 @@ def system() -> Iterator[tuple[ArchiveSystem, Running]]:
 def packed(engine: Engine, settings: Settings) -> int:
     """A committed case concluded, sealed locally, archived and packed; its transfer queued."""
     city, case_id = committed_concluded_case(engine)
-    committed(engine, seals.seal_results, settings=settings)
+    committed(engine, seals.seal_results, settings=settings, batch=ALL)
     committed(engine, archive, city, case_id)
     committed(engine, sequence_events)
-    committed(engine, issue_documents)
-    committed(engine, seals.seal_results, settings=settings)
-    committed(engine, archiving.archive_cases, settings=settings)
+    committed(engine, issue_documents, batch=ALL)
+    committed(engine, seals.seal_results, settings=settings, batch=ALL)
+    committed(engine, archiving.archive_cases, settings=settings, batch=ALL)
     return case_id
 
 

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.integrations.cases import concluded_case
+from tests.integrations.cases import ALL, concluded_case
 from xietong.cases.models import Case, Event
 from xietong.cases.replay import reduce_events, verify_chain
 from xietong.config import Settings
@@ -24,7 +24,7 @@ LOCAL = Settings(demo=True, secret_key="a-test-instance-secret-that-is-long-enou
 
 def sealed_case(session: Session, result: str = "granted") -> tuple[SealedResult, int]:
     _city, case_id = concluded_case(session, result=result)
-    assert seals.seal_results(session, settings=LOCAL) >= 1
+    assert seals.seal_results(session, settings=LOCAL, batch=ALL) >= 1
     [row] = session.scalars(select(SealedResult).where(SealedResult.case_id == case_id)).all()
     return row, case_id
 
@@ -61,7 +61,7 @@ def test_a_concluded_cases_result_document_is_sealed_with_the_units_seal(session
 def test_a_denial_decision_is_sealed_too_and_each_result_only_once(session: Session) -> None:
     row, case_id = sealed_case(session, result="denied")
     assert envelope.verify_file(row.file).signature["toSign"]["propertyInfo"]["title"] == "不予许可决定书"  # type: ignore[arg-type,index]
-    assert seals.seal_results(session, settings=LOCAL) == 0
+    assert seals.seal_results(session, settings=LOCAL, batch=ALL) == 0
     assert len(session.scalars(select(SealedResult).where(SealedResult.case_id == case_id)).all()) == 1
 
 

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, select, update
 
-from tests.integrations.cases import committed, committed_concluded_case
+from tests.integrations.cases import ALL, committed, committed_concluded_case
 from tests.integrations.outside import clean_channels, messages, options  # noqa: F401  (fixture)
 from xietong.cases.models import Event
 from xietong.config import Settings
@@ -58,7 +58,7 @@ def event_types(engine: Engine, case_id: int) -> list[str]:
 def requested(engine: Engine, settings: Settings) -> int:
     """A committed concluded case whose sealing has been asked of the provincial service."""
     _city, case_id = committed_concluded_case(engine)
-    committed(engine, seals.seal_results, settings=settings)
+    committed(engine, seals.seal_results, settings=settings, batch=ALL)
     return case_id
 
 
