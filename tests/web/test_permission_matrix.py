@@ -37,6 +37,7 @@ from tests.factories import City, joint_approval_process, publish_matter
 from tests.web.conftest import PASSWORD, Api
 from tests.web.test_api_cases import _task
 from xietong.cases.models import Case, Event
+from xietong.db.base import utcnow
 from xietong.db.session import unit_of_work
 from xietong.directory.models import Person
 from xietong.engine.models import Task
@@ -335,6 +336,8 @@ def world(api: Api, db_engine: Engine) -> World:
             "audit admin": _grant(session, other, f"aud_{tag}", "audit_admin", "all"),
         }
         b_matter = publish_matter(session, other, joint_approval_process())
+        a_matter = publish_matter(session, api.city, joint_approval_process(), materials=[
+            {"code": "M1", "name": "申请书", "required": True, "formats": ["pdf"]}])
     marker = f"LEAKMARK{tag}"
 
     # A's case: submitted with an attachment, accepted, its first review open
@@ -343,8 +346,8 @@ def world(api: Api, db_engine: Engine) -> World:
                             files={"file": ("材料.pdf", _pdf(marker), "application/pdf")})
     assert upload.status_code == 201, upload.text
     created = applicant.post("/api/v1/cases", json={
-        "local_matter_id": api.matter_id, "applicant_unit_id": api.city.units["finance"].id,
-        "form": {"title": f"申请{marker}"}, "attachment_ids": [upload.json()["id"]],
+        "local_matter_id": a_matter.id, "applicant_unit_id": api.city.units["finance"].id,
+        "form": {"title": f"申请{marker}"}, "materials": {"M1": [upload.json()["id"]]},
     })
     assert created.status_code == 201, created.text
     case_id = created.json()["id"]
@@ -530,3 +533,42 @@ def test_administrative_actions_are_refused_to_people_without_the_role(world: Wo
             if response.status_code < 300:
                 allowed.append((name, method, template, response.status_code))
     assert not allowed, f"administrative routes open to non-administrators: {allowed}"
+
+
+def test_the_people_in_scope_do_see_the_case(world: World) -> None:
+    """The positive side: the same routes that show outsiders nothing show A's case to those whose scope covers it
+    — its applicant, its handler, A's county supervisor, the reform office and an application client of A's
+    applicant unit — so the matrix's zero leaks are not the zero of routes that show nobody anything."""
+    api, case_id = world.api, world.ids[CASE]
+    period = f"{utcnow():%Y}"
+    with unit_of_work(world.engine) as session:
+        supervisor = _grant(session, api.city, f"supa_{world.marker[-8:]}", "supervisor", "region")
+    reader = api.login(api.root).post("/api/v1/clients", json={
+        "name": f"甲县业务系统{world.marker[-8:]}", "scopes": ["cases:read"],
+        "unit_ids": [api.city.units["finance"].id], "rate_limit_per_minute": 100_000,
+    })
+    assert reader.status_code == 201, reader.text
+    token = TestClient(api.app).post("/api/v1/oauth/token", data={"grant_type": "client_credentials"},
+                                     auth=(reader.json()["client_id"], reader.json()["client_secret"]))
+    assert token.status_code == 200, token.text
+    client = TestClient(api.app)
+    client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+    case_reads = [f"/api/v1/cases/{case_id}", f"/api/v1/cases/{case_id}/events",
+                  f"/api/v1/cases?keyword={world.number}", f"/api/v1/attachments/{world.ids[ATTACHMENT]}"]
+    monitor_reads = [f"/api/v1/monitor/cases?period={period}&figure=submitted&limit=100",
+                     f"/monitor/cases?period={period}&figure=submitted"]
+    insiders: dict[str, tuple[TestClient, list[str]]] = {
+        "A clerk (applicant)": (api.login("finance.clerk.0"), [*case_reads, f"/cases/{case_id}"]),
+        "A handler": (api.login("staffing.clerk.0"), [*case_reads, f"/cases/{case_id}"]),
+        "A county supervisor": (api.login(supervisor), [*case_reads, *monitor_reads]),
+        "reform office": (api.login(api.reform), [*case_reads, *monitor_reads]),
+        "A application client": (client, case_reads),
+    }
+    unseen = []
+    for name, (caller, paths) in insiders.items():
+        for path in paths:
+            response = caller.get(path)
+            text = _text(response)
+            if response.status_code != 200 or (world.marker not in text and world.number not in text):
+                unseen.append((name, path, response.status_code))
+    assert not unseen, f"people in scope who do not see A's case: {unseen}"

@@ -71,7 +71,7 @@ def missing_holidays_warning(year: int) -> str:
 
 def calendar_year(session: Session, *, year: int) -> YearOut:
     """Every date of ``year``: working or not, where that comes from, and a warning if holidays are missing."""
-    _check_year(year)
+    check_year(year)
     first, last = date(year, 1, 1), date(year, 12, 31)
     rows = session.scalars(select(WorkdayOverride).where(WorkdayOverride.day.between(first, last))).all()
     overrides = {row.day: row for row in rows}
@@ -90,7 +90,7 @@ def calendar_year(session: Session, *, year: int) -> YearOut:
 
 def calendar_day(session: Session, *, day: date) -> DayOut:
     """One date as the clock sees it now."""
-    _check_year(day.year)
+    check_year(day.year)
     row = session.get(WorkdayOverride, day)
     overrides = {day: row} if row is not None else {}
     calendar = WorkCalendar({day: row.is_working} if row is not None else None)
@@ -99,7 +99,7 @@ def calendar_day(session: Session, *, day: date) -> DayOut:
 
 def set_override(session: Session, *, data: OverrideIn) -> DayOut:
     """Make ``data.day`` a working day or a day off, whatever the package says (created or replaced)."""
-    _check_year(data.day.year)
+    check_year(data.day.year)
     row = session.get(WorkdayOverride, data.day)
     if row is None:
         session.add(WorkdayOverride(day=data.day, is_working=data.is_working, note=data.note.strip()))
@@ -150,6 +150,7 @@ def _holiday_name(day: date) -> str:
     return _HOLIDAY_NAMES.get(name, "") if name else ""
 
 
-def _check_year(year: int) -> None:
+def check_year(year: int) -> None:
+    """A year the calendar can speak about, or a clear refusal (dates outside it are not calendar days here)."""
     if not FIRST_YEAR <= year <= LAST_YEAR:
         raise InvalidInput(code="calendar_year_out_of_range", detail=f"年份应在 {FIRST_YEAR} 至 {LAST_YEAR} 之间")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from xietong.db.base import utcnow
 from xietong.errors import FieldProblem, InvalidInput
 from xietong.spreadsheets import cell_text, read_workbook, unreadable
-from xietong.system.calendar_admin import FIRST_YEAR, LAST_YEAR, OverrideIn, calendar_changed
+from xietong.system.calendar_admin import FIRST_YEAR, LAST_YEAR, OverrideIn, calendar_changed, check_year
 from xietong.system.models import WorkdayOverride
 
 COLUMNS = {"day": "日期", "is_working": "是否工作日", "note": "说明"}
@@ -42,6 +42,7 @@ def export_overrides(session: Session, *, year: int | None = None) -> bytes:
     """Every override (or one year's) as .xlsx in the columns import_overrides reads, by date."""
     query = select(WorkdayOverride).order_by(WorkdayOverride.day)
     if year is not None:
+        check_year(year)
         query = query.where(WorkdayOverride.day.between(date(year, 1, 1), date(year, 12, 31)))
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("工作日调整")

@@ -26,12 +26,14 @@ from xietong.web.api import api_router
 from xietong.web.idempotency import IdempotencyMiddleware
 from xietong.web.metrics import Metrics
 from xietong.web.middleware import RequestMiddleware
+from xietong.web.openapi import describe_problems
 from xietong.web.pages import install_pages
 from xietong.web.pages.errors import pages_or
 from xietong.web.problems import (
     database_error_handler,
     domain_error_handler,
     http_error_handler,
+    overflow_error_handler,
     unexpected_error_handler,
     validation_error_handler,
 )
@@ -93,7 +95,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, pages_or(http_error_handler))
     app.add_exception_handler(Exception, unexpected_error_handler)
     app.add_exception_handler(DBAPIError, database_error_handler)  # the database away: 503, not a crash
+    app.add_exception_handler(OverflowError, overflow_error_handler)  # an id beyond 64 bits: 422
     app.include_router(api_router)
+    describe_problems(app)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:

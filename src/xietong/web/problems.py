@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xietong.errors import DomainError
@@ -111,10 +111,30 @@ async def database_error_handler(request: Request, exc: Exception) -> JSONRespon
     return response
 
 
+def is_number_out_of_range(exc: BaseException) -> bool:
+    """A number in the request that the database cannot hold — an id beyond 64 bits, say: the caller's mistake,
+    met only when the driver binds it (SQLite's module refuses to convert it; PostgreSQL refuses to store it)."""
+    if isinstance(exc, OverflowError):
+        return any(text in str(exc) for text in ("SQLite INTEGER", "signed integer is"))
+    return isinstance(exc, DataError) and type(exc.orig).__name__ == "NumericValueOutOfRange"
+
+
+def number_out_of_range() -> JSONResponse:
+    return problem(422, "number_out_of_range", "输入有误",
+                   "请求中的数字超出了可接受的范围（编号为不超过 9223372036854775807 的正整数）")
+
+
+async def overflow_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """An ``OverflowError`` raised in a route: a number too large for the database is 422, anything else a bug."""
+    return number_out_of_range() if is_number_out_of_range(exc) else await unexpected_error_handler(request, exc)
+
+
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """A bug: logged with its traceback, answered without internals. The database away (met outside a route,
-    e.g. in a middleware) is no bug: 503."""
+    e.g. in a middleware) is no bug: 503; nor is a number too large for the database: 422."""
     if is_database_outage(exc):
         return await database_error_handler(request, exc)
+    if is_number_out_of_range(exc):
+        return number_out_of_range()
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "internal_error", "系统错误", "系统内部错误，请稍后重试；如持续出现请联系管理员")

@@ -29,7 +29,7 @@ from xietong.web.pages import diagram, timeline
 from xietong.web.pages.access import PagePrincipal
 from xietong.web.pages.case_actions import ACTIONS, ORDER_BUTTONS, RESULTS, TASK_BUTTONS, Action, Call
 from xietong.web.pages.forms import field_errors, posted_form, posted_materials, schema_of
-from xietong.web.pages.rendering import is_htmx, render
+from xietong.web.pages.rendering import is_htmx, plain, render
 from xietong.web.problems import STATUS_BY_KIND
 
 router = APIRouter()
@@ -47,7 +47,7 @@ def case_page(case_id: int, request: Request, principal: PagePrincipal) -> Respo
         detail = queries.case_detail(session, principal=principal, case_id=case_id, tz=tz)
         events = queries.case_events(session, principal=principal, case_id=case_id, limit=TIMELINE_LIMIT)
         files = queries.case_attachments(session, principal=principal, case_id=case_id)
-        documents = case_documents(session, principal=principal, case_id=case_id)
+        documents = [plain(d) for d in case_documents(session, principal=principal, case_id=case_id)]
         window = supplement_window(session, principal=principal, case_id=case_id, tz=tz)  # §32, until accepted
         orders = oversight_queries.case_orders(session, principal=principal, case_id=case_id)
         process = process_of_version(session, version_id=detail.matter_version_id)

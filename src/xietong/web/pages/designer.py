@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
-from types import SimpleNamespace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -21,7 +20,7 @@ from xietong.errors import DomainError, FieldProblem, Forbidden, InvalidInput
 from xietong.security.principal import Principal
 from xietong.web.deps import audit, reading, writing
 from xietong.web.pages.access import PagePrincipal
-from xietong.web.pages.rendering import render
+from xietong.web.pages.rendering import plain, render
 from xietong.web.problems import STATUS_BY_KIND
 
 router = APIRouter(prefix="/admin/matters")
@@ -29,11 +28,6 @@ Keyword = Annotated[str, Query(max_length=100)]
 After = Annotated[str | None, Query(max_length=64)]
 STATUS_LABELS = {"draft": "草稿", "published": "已发布", "retired": "已废止"}
 CHANGE_LABELS = {"added": "新增", "removed": "删除", "changed": "修改"}
-
-
-def plain(row: Any) -> SimpleNamespace:
-    """A row's columns as a plain object, for a template rendered after its session has closed."""
-    return SimpleNamespace(**{column.key: getattr(row, column.key) for column in row.__table__.columns})
 
 
 def _require_editor(principal: Principal) -> None:

@@ -20,8 +20,7 @@ from xietong.errors import DomainError, FieldProblem, InvalidInput
 from xietong.security.principal import Principal
 from xietong.web.deps import audit, reading, writing
 from xietong.web.pages.access import PagePrincipal
-from xietong.web.pages.designer import plain
-from xietong.web.pages.rendering import is_htmx, render
+from xietong.web.pages.rendering import is_htmx, plain, render
 from xietong.web.problems import STATUS_BY_KIND
 
 router = APIRouter(prefix="/admin/matters")

@@ -19,8 +19,7 @@ from xietong.catalog.bpmn_io import MAX_BPMN_BYTES
 from xietong.errors import DomainError, InvalidInput
 from xietong.web.deps import audit, reading, writing
 from xietong.web.pages.access import PagePrincipal
-from xietong.web.pages.designer import plain
-from xietong.web.pages.rendering import render
+from xietong.web.pages.rendering import plain, render
 from xietong.web.problems import STATUS_BY_KIND
 
 router = APIRouter(prefix="/admin/matters")

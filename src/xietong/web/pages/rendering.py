@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -78,3 +79,8 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, *
 
 def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
+
+
+def plain(row: Any) -> SimpleNamespace:
+    """A row's columns as a plain object, for a template rendered after its session has closed."""
+    return SimpleNamespace(**{column.key: getattr(row, column.key) for column in row.__table__.columns})
