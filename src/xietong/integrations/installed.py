@@ -4,6 +4,7 @@ the worker's own). An integration that is not configured follows nothing, so it 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session
@@ -21,12 +22,18 @@ from xietong.integrations.seal import provincial as _provincial_seal  # noqa: F4
 from xietong.integrations.seal.service import seal_results
 
 Duty = Callable[[Session], int]
-#: Always on: results are sealed (locally unless a provincial e-seal service is configured) and archived.
-ALWAYS: tuple[tuple[str, Duty], ...] = (("seal_results", seal_results), ("archive_cases", archive_cases))
+
+
+def always(settings: Settings | None) -> tuple[tuple[str, Duty], ...]:
+    """The followers every worker runs: results are sealed (locally unless a provincial e-seal service is
+    configured) and archived — with the worker's own settings (the demo's point at its stand-ins), or, without
+    any, the environment's."""
+    return (("seal_results", functools.partial(seal_results, settings=settings)),
+            ("archive_cases", functools.partial(archive_cases, settings=settings)))
 
 
 def duties(settings: Settings) -> tuple[tuple[str, Duty], ...]:
-    """The followers of the configured integrations (``ALWAYS`` runs in every worker, see ``worker/loop.py``)."""
+    """The followers of the configured integrations (``always`` runs in every worker, see ``worker/loop.py``)."""
     found: list[tuple[str, Duty]] = []
     if province.configured(settings):
         found.append(("report_to_province", report_to_province))

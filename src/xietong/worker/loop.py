@@ -47,7 +47,6 @@ DUTIES: tuple[tuple[str, Duty], ...] = (
     ("fan_out_webhooks", fan_out_webhooks),
     ("issue_documents", issue_documents),
     ("keep_summaries", keep_summaries),
-    *_integrations.ALWAYS,
 )
 QUIET = frozenset({"audit_checkpoint", "purge_expired"})  # upkeep: never makes the tick count as busy
 PURGE_EVERY = timedelta(minutes=10)
@@ -85,7 +84,8 @@ def run_once(
     much each did. Messages to outside systems are sent only given ``outbound`` (it carries the settings that
     say where those systems are)."""
     done = {}
-    followers = _integrations.duties(outbound.settings) if outbound is not None else ()
+    settings = outbound.settings if outbound is not None else None
+    followers = _integrations.always(settings) + (_integrations.duties(settings) if settings is not None else ())
     for name, duty in DUTIES + extra + followers:
         with unit_of_work(engine) as session:
             done[name] = duty(session)

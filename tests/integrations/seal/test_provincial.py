@@ -167,3 +167,23 @@ def test_a_document_sealed_by_someone_else_is_refused(db_engine: Engine, setting
     signed = envelope.embed(other, envelope.signature_of(tbs, private, public))
     refused_with(db_engine, settings, {
         "code": 0, "data": {"signedFile": base64.b64encode(signed).decode()}}, "签的不是所送的文件")
+
+
+def test_the_worker_seals_with_its_own_settings_not_the_environments(
+        db_engine: Engine, settings: Settings, eseal: tuple[ESealService, Running]) -> None:
+    """The always-on followers get the worker's settings (the demo's point at its stand-ins): with the
+    provincial service configured only there, the worker's tick asks the province, not the local signer."""
+    from xietong.worker.loop import run_once
+
+    service, running = eseal
+    prov = provincial(settings, running.url)
+    _city, case_id = committed_concluded_case(db_engine)
+    for _ in range(50):  # the followers move in batches through whatever earlier tests left in the log
+        run_once(db_engine, outbound=options(prov))
+        with unit_of_work(db_engine) as session:
+            state = session.scalar(select(SealedResult.state).where(SealedResult.case_id == case_id))
+        if state == "sealed":
+            break
+    sealed = result_of(db_engine, case_id)
+    assert sealed.state == "sealed" and sealed.provider == "provincial"
+    assert [m.state for m in messages(db_engine, "eseal", case_id)] == ["done"] and service.sealed
