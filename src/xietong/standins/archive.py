@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,10 +17,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from xietong.integrations import gateway
 from xietong.integrations.archive.check import four_checks
 from xietong.integrations.seal import sm2
 from xietong.standins import STANDINS, StandIn
+from xietong.standins.gatewayed import refuse, signed_body
 
 APP_ID = "xietong"
 APP_SECRET = "archive-standin-secret-0123456789abcdef"
@@ -37,10 +36,6 @@ class ArchiveSystem:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _refuse(status: int, code: int, msg: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"code": code, "msg": msg, **extra}, status_code=status)
-
-
 def make_app(system: ArchiveSystem | None = None) -> FastAPI:
     system = system or ArchiveSystem()
     app = FastAPI(title="电子档案系统（替身）")
@@ -51,23 +46,22 @@ def make_app(system: ArchiveSystem | None = None) -> FastAPI:
         raw = await request.body()
         with system.lock:
             system.calls += 1
-            refused = gateway.check(dict(request.headers), raw, system.apps, system.nonces)
-            if refused is not None:
-                return _refuse(401, 40101, refused)
+            body = signed_body(request.headers, raw, system.apps, system.nonces)
+            if isinstance(body, JSONResponse):
+                return body
             try:
-                body = json.loads(raw)
                 request_id, code = body["requestId"], body["archivalCode"]
                 package = base64.b64decode(body["package"], validate=True)
             except (ValueError, KeyError, TypeError, binascii.Error):
-                return _refuse(400, 40001, "请求格式错误")
+                return refuse(400, 40001, "请求格式错误")
             if request_id in system.taken:
                 return JSONResponse(system.taken[request_id])
             if body.get("packageSm3") != sm2.sm3(package):
-                return _refuse(400, 40002, "信息包摘要不符")
+                return refuse(400, 40002, "信息包摘要不符")
             report = four_checks(package)
             if not report["passed"]:
                 failed = [i["detail"] for c in report["checks"].values() for i in c["items"] if not i["passed"]]
-                return _refuse(422, 42201, "四性检测未通过", failed=failed)
+                return refuse(422, 42201, "四性检测未通过", failed=failed)
             receipt = {"code": 0, "msg": "接收成功", "data": {
                 "receiptNo": f"HZ{len(system.taken) + 1:08d}", "receivedAt": datetime.now(UTC).isoformat(),
                 "archivalCode": code, "packageSm3": report["package_sm3"], "checkPassed": True,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,10 +18,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from xietong.integrations import gateway
 from xietong.integrations.seal import envelope, sm2
 from xietong.integrations.seal.image import seal_png
 from xietong.standins import STANDINS, StandIn
+from xietong.standins.gatewayed import refuse, signed_body
 
 APP_ID = "xietong"
 APP_SECRET = "eseal-standin-secret-0123456789abcdef"
@@ -54,10 +53,6 @@ class ESealService:
                                                   "signedFile": base64.b64encode(signed).decode()}}
 
 
-def _refuse(status: int, code: int, msg: str) -> JSONResponse:
-    return JSONResponse({"code": code, "msg": msg}, status_code=status)
-
-
 def make_app(service: ESealService | None = None) -> FastAPI:
     service = service or ESealService()
     app = FastAPI(title="省电子印章系统（替身）")
@@ -68,23 +63,22 @@ def make_app(service: ESealService | None = None) -> FastAPI:
         raw = await request.body()
         with service.lock:
             service.calls += 1
-            refused = gateway.check(dict(request.headers), raw, service.apps, service.nonces)
-            if refused is not None:
-                return _refuse(401, 40101, refused)
+            body = signed_body(request.headers, raw, service.apps, service.nonces)
+            if isinstance(body, JSONResponse):
+                return body
             try:
-                body = json.loads(raw)
                 request_id = body["requestId"]
                 pdf = base64.b64decode(body["fileData"], validate=True)
                 if not isinstance(body["sealCode"], str) or not body["sealCode"]:
                     raise ValueError("sealCode")
             except (ValueError, KeyError, TypeError, binascii.Error):
-                return _refuse(400, 40001, "请求格式错误")
+                return refuse(400, 40001, "请求格式错误")
             if request_id in service.sealed:  # the same request again (a lost answer): the first answer
                 return JSONResponse(service.sealed[request_id])
             if body.get("fileHash") != sm2.sm3(pdf):
-                return _refuse(400, 40002, "文件摘要不符")
+                return refuse(400, 40002, "文件摘要不符")
             if not pdf.startswith(b"%PDF-"):
-                return _refuse(400, 40003, "只能对 PDF 文件签章")
+                return refuse(400, 40003, "只能对 PDF 文件签章")
             answer = service.seal(request_id, body, pdf)
             service.sealed[request_id] = answer
             return JSONResponse(answer)
