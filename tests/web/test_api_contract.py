@@ -103,3 +103,15 @@ def test_numbers_the_database_cannot_hold_are_refused_as_input(api: Api) -> None
         assert response.json()["code"] == "number_out_of_range"
     year = client.get("/api/v1/calendar/export", params={"year": 99999})
     assert year.status_code == 422 and year.json()["code"] == "calendar_year_out_of_range"
+
+
+def test_an_unknown_field_is_refused_not_ignored(api: Api) -> None:
+    """A misspelt field must not be dropped silently: the case would be filed without what the caller meant."""
+    client = api.login("finance.clerk.0")
+    response = client.post("/api/v1/cases", json={
+        "local_matter_id": api.matter_id, "applicant_unit_id": api.city.units["finance"].id,
+        "form": {"title": "申请增加编制"}, "attachment_ids": [1],
+    })
+    assert response.status_code == 422 and _is_problem(response), response.text
+    [problem] = response.json()["errors"]
+    assert problem["field"] == "body.attachment_ids" and "不认识的字段" in problem["message"]

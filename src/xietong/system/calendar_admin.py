@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 import chinese_calendar
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
@@ -51,6 +51,8 @@ class YearOut(BaseModel):
 
 class OverrideIn(BaseModel):
     """An administrator's word on one date."""
+
+    model_config = ConfigDict(extra="forbid")
 
     day: date
     is_working: bool

@@ -12,12 +12,13 @@ from xietong.errors import Forbidden
 from xietong.security import accounts
 from xietong.security.accounts import ScopeRef
 from xietong.security.principal import Principal
+from xietong.web.bodies import RequestBody
 from xietong.web.deps import CurrentPrincipal, audit, reading, writing
 
 router = APIRouter(prefix="/accounts", tags=["账号与授权"])
 
 
-class GrantIn(BaseModel):
+class GrantIn(RequestBody):
     role: str = Field(max_length=30, description="角色：" + "、".join(f"{k}（{v}）" for k, v in accounts.ROLES.items()))
     scope_kind: Literal["unit_subtree", "region", "all"]
     unit_id: int | None = None

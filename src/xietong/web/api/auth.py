@@ -12,6 +12,7 @@ from xietong.db.base import utcnow
 from xietong.directory.service import person_out
 from xietong.security import auth, totp
 from xietong.security.principal import load_principal
+from xietong.web.bodies import RequestBody
 from xietong.web.deps import (
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -27,7 +28,7 @@ from xietong.web.sessions import close_session, open_session, set_session_cookie
 router = APIRouter(prefix="/auth", tags=["登录与令牌"])
 
 
-class LoginIn(BaseModel):
+class LoginIn(RequestBody):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=200)
     totp_code: str | None = Field(
@@ -60,7 +61,7 @@ class TotpEnrolmentOut(BaseModel):
     otpauth_uri: str = Field(description="otpauth:// 地址，可生成二维码供验证器应用扫描")
 
 
-class TotpCodeIn(BaseModel):
+class TotpCodeIn(RequestBody):
     code: str = Field(min_length=6, max_length=20)
 
 
@@ -68,12 +69,12 @@ class RecoveryCodesOut(BaseModel):
     recovery_codes: list[str] = Field(description="一次性恢复码，只显示这一次，请妥善保存")
 
 
-class PasswordIn(BaseModel):
+class PasswordIn(RequestBody):
     old_password: str = Field(min_length=1, max_length=200)
     new_password: str = Field(min_length=1, max_length=200)
 
 
-class TokenIn(BaseModel):
+class TokenIn(RequestBody):
     name: str = Field(min_length=1, max_length=100)
     expires_at: datetime | None = None
 

@@ -16,6 +16,7 @@ from xietong.cases.service.batch import MAX_BATCH, complete_tasks
 from xietong.cases.service.special import SPECIAL_KINDS
 from xietong.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from xietong.web.api.oversight import note_copy_read
+from xietong.web.bodies import RequestBody
 from xietong.web.deps import CurrentPrincipal, reading, settings_of, writing
 
 router = APIRouter(tags=["办件"])
@@ -26,7 +27,7 @@ WithTotal = Annotated[bool, Query(description="同时返回总数（大列表上
 Reason = Annotated[str, Field(max_length=2000)]
 
 
-class SubmitIn(BaseModel):
+class SubmitIn(RequestBody):
     local_matter_id: int
     applicant_unit_id: int
     form: dict[str, Any] = Field(default_factory=dict)
@@ -39,20 +40,20 @@ class SubmittedOut(BaseModel):
     number: str
 
 
-class ReasonIn(BaseModel):
+class ReasonIn(RequestBody):
     reason: Reason = Field(min_length=1)
 
 
-class OptionalReasonIn(BaseModel):
+class OptionalReasonIn(RequestBody):
     reason: Reason = ""
 
 
-class ConcludeIn(BaseModel):
+class ConcludeIn(RequestBody):
     result: Result
     note: Reason = ""
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(RequestBody):
     decision: Literal["approve", "deny"]
     opinion: str = Field("", max_length=2000)
 
@@ -237,12 +238,12 @@ def release(task_id: int, request: Request, principal: CurrentPrincipal) -> Resp
     return Response(status_code=204)
 
 
-class DelegateIn(BaseModel):
+class DelegateIn(RequestBody):
     to_person_id: int
     note: str = Field("", max_length=2000)
 
 
-class HandBackIn(BaseModel):
+class HandBackIn(RequestBody):
     opinion: str = Field("", max_length=2000)
 
 
@@ -265,7 +266,7 @@ def hand_back(task_id: int, body: HandBackIn, request: Request, principal: Curre
 # -- handling operations (issue 4) ----------------------------------------------------------------------
 
 
-class ReturnIn(BaseModel):
+class ReturnIn(RequestBody):
     target: str = Field(min_length=1, max_length=64, description="退回到的环节 id，或 applicant（申请人）")
     reason: Reason = Field(min_length=1)
     resume_mode: Literal["direct", "chain"] = Field(
@@ -273,34 +274,34 @@ class ReturnIn(BaseModel):
     )
 
 
-class SupplementItem(BaseModel):
+class SupplementItem(RequestBody):
     material: str | None = Field(None, max_length=20, description="材料编码")
     field: str | None = Field(None, max_length=64, description="表单字段")
     note: str = Field(max_length=500, description="需要补正的内容")
 
 
-class SupplementIn(BaseModel):
+class SupplementIn(RequestBody):
     items: list[SupplementItem] = Field(min_length=1, max_length=50)
     reason: str = Field("", max_length=500)
 
 
-class ResubmitIn(BaseModel):
+class ResubmitIn(RequestBody):
     form: dict[str, Any] | None = None
     materials: dict[str, list[int]] = Field(default_factory=dict, description="补充的材料：材料编码 → 附件 id")
     note: str = Field("", max_length=500)
 
 
-class TransferIn(BaseModel):
+class TransferIn(RequestBody):
     to_person_id: int
     note: str = Field("", max_length=2000)
 
 
-class SignersIn(BaseModel):
+class SignersIn(RequestBody):
     person_ids: list[int] = Field(min_length=1, max_length=20)
     position: Literal["parallel", "before", "after"] = "parallel"
 
 
-class RemoveSignerIn(BaseModel):
+class RemoveSignerIn(RequestBody):
     person_id: int
 
 
@@ -390,7 +391,7 @@ def resume(case_id: int, body: OptionalReasonIn, request: Request, principal: Cu
 _KINDS = "特别程序类型：" + "、".join(f"{k} {v}" for k, v in SPECIAL_KINDS.items())
 
 
-class SpecialProcedureIn(BaseModel):
+class SpecialProcedureIn(RequestBody):
     kind: str = Field(max_length=24, description=_KINDS)
     reason: Reason = Field(min_length=1)
     basis: Reason = Field(min_length=1, description="法律依据")
@@ -401,7 +402,7 @@ class SpecialProcedureOut(BaseModel):
     id: int
 
 
-class SpecialProcedureEndIn(BaseModel):
+class SpecialProcedureEndIn(RequestBody):
     outcome: Reason = Field(min_length=1)
 
 
@@ -409,7 +410,7 @@ class WorkingDaysOut(BaseModel):
     working_days: int
 
 
-class ExtensionIn(BaseModel):
+class ExtensionIn(RequestBody):
     days: int = Field(ge=1, le=365, description="延长的工作日数（行政许可法第四十二条：至多 10 个）")
     reason: Reason = Field(min_length=1)
 

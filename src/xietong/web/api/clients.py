@@ -15,12 +15,13 @@ from xietong.dataservice import clients
 from xietong.dataservice.models import ApiClient
 from xietong.db.base import utcnow
 from xietong.errors import InvalidInput, Unauthenticated
+from xietong.web.bodies import RequestBody
 from xietong.web.deps import CurrentPrincipal, audit, reading, writing
 
 router = APIRouter(tags=["数据服务：应用"])
 
 
-class ClientIn(BaseModel):
+class ClientIn(RequestBody):
     name: str = Field(min_length=1, max_length=100)
     scopes: list[str] = Field(min_length=1, max_length=10, description="cases:read, cases:submit")
     unit_ids: list[int] = Field(min_length=1, max_length=200)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from xietong.documents import service
 from xietong.documents.pdf import approval_sheet_pdf, document_pdf
+from xietong.web.bodies import RequestBody
 from xietong.web.deps import CurrentPrincipal, audit, reading, settings_of, writing
 
 router = APIRouter(tags=["文书"])
@@ -46,12 +47,12 @@ class TemplateOut(BaseModel):
     body: str
 
 
-class TemplateIn(BaseModel):
+class TemplateIn(RequestBody):
     body: str = Field(max_length=20_000)
     local_matter_id: int | None = Field(None, description="空：全市默认模板")
 
 
-class PreviewIn(BaseModel):
+class PreviewIn(RequestBody):
     body: str = Field(max_length=20_000)
 
 

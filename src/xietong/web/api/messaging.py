@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from xietong.errors import Forbidden
 from xietong.integrations.messaging import preferences
 from xietong.security.principal import Principal
+from xietong.web.bodies import RequestBody
 from xietong.web.deps import CurrentPrincipal, reading, writing
 
 router = APIRouter(prefix="/notifications/channels", tags=["通知"])
@@ -18,7 +19,7 @@ class Channels(BaseModel):
     messaging: bool
 
 
-class ChannelsIn(BaseModel):
+class ChannelsIn(RequestBody):
     messaging: bool
 
 

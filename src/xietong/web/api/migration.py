@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from xietong.cases.service.migration import migrate_cases, plan_migration, revert_migration
+from xietong.web.bodies import RequestBody
 from xietong.web.deps import CurrentPrincipal, audit, reading, settings_of, writing
 
 router = APIRouter(tags=["版本迁移"])
@@ -22,14 +23,14 @@ class CasePlanOut(BaseModel):
     problems: list[str] = Field(description="不能迁移的原因")
 
 
-class MigrationIn(BaseModel):
+class MigrationIn(RequestBody):
     from_version_id: int
     to_version_id: int
     reason: str = Field(min_length=1, max_length=500)
     case_ids: list[int] | None = Field(None, max_length=10_000, description="只迁移这些办件（空：全部可迁移的）")
 
 
-class RevertIn(BaseModel):
+class RevertIn(RequestBody):
     from_version_id: int = Field(description="迁移前的版本")
     to_version_id: int = Field(description="迁移到的版本")
     reason: str = Field(min_length=1, max_length=500)

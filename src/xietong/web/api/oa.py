@@ -19,6 +19,7 @@ from xietong.integrations.oa import service
 from xietong.integrations.oa.client import configured
 from xietong.integrations.oa.models import OaDocument
 from xietong.integrations.oa.protocol import APP_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from xietong.web.bodies import RequestBody
 from xietong.web.deps import CurrentPrincipal, audit, reading, settings_of, writing
 
 router = APIRouter(prefix="/oa", tags=["OA 公文交换"])
@@ -99,7 +100,7 @@ def document(document_id: int, request: Request, principal: CurrentPrincipal) ->
         return _out(service.document_for(session, principal=principal, document_id=document_id))
 
 
-class StartIn(BaseModel):
+class StartIn(RequestBody):
     local_matter_id: int
     form: dict[str, Any] = Field(default_factory=dict, description="表单；标题默认取来文标题")
     materials: dict[str, list[int]] = Field(default_factory=dict, description="材料编码 → 来文附件序号（从 0 起）")
@@ -120,7 +121,7 @@ def start(document_id: int, body: StartIn, request: Request, principal: CurrentP
         return StartedOut(case_id=case_id, number=number)
 
 
-class DeclineIn(BaseModel):
+class DeclineIn(RequestBody):
     reason: str = Field(min_length=1, max_length=2000)
 
 

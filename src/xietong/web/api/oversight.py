@@ -16,6 +16,7 @@ from xietong.oversight.schemas import CopiedItem, CopyOut, OpinionOut, OrderOut,
 from xietong.oversight.service.copies import copy_unread
 from xietong.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from xietong.security.principal import Principal
+from xietong.web.bodies import RequestBody
 from xietong.web.deps import CurrentPrincipal, reading, settings_of, writing
 
 router = APIRouter(tags=["监督"])
@@ -26,7 +27,7 @@ WithTotal = Annotated[bool, Query(description="同时返回总数")]
 Text = Annotated[str, Field(max_length=2000)]
 
 
-class UrgeIn(BaseModel):
+class UrgeIn(RequestBody):
     note: Annotated[str, Field(max_length=500)] = ""
 
 
@@ -34,7 +35,7 @@ class CreatedOut(BaseModel):
     id: int
 
 
-class CopyIn(BaseModel):
+class CopyIn(RequestBody):
     person_ids: list[int] = Field(min_length=1, max_length=50)
     note: Annotated[str, Field(max_length=500)] = ""
 
@@ -43,21 +44,21 @@ class CopiedOut(BaseModel):
     person_ids: list[int]
 
 
-class SupervisionIn(BaseModel):
+class SupervisionIn(RequestBody):
     content: Text = Field(min_length=1)
     deadline: date | None = Field(None, description="期限日期（当地时间当日 24:00 止）")
     days: int | None = Field(None, ge=1, le=60, description="或：若干个工作日（今天不计）")
 
 
-class AnswerIn(BaseModel):
+class AnswerIn(RequestBody):
     answer: Text = Field(min_length=1)
 
 
-class ReasonIn(BaseModel):
+class ReasonIn(RequestBody):
     reason: Text = Field(min_length=1)
 
 
-class RatingIn(BaseModel):
+class RatingIn(RequestBody):
     level: Level
     comment: Annotated[str, Field(max_length=1000)] = ""
 
@@ -67,11 +68,11 @@ class RatedOut(BaseModel):
     rectification_id: int | None
 
 
-class OpinionIn(BaseModel):
+class OpinionIn(RequestBody):
     text: Annotated[str, Field(min_length=1, max_length=500)]
 
 
-class OpinionOrderIn(BaseModel):
+class OpinionOrderIn(RequestBody):
     ids: list[int] = Field(max_length=200)
 
 

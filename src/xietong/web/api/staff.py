@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from xietong.cases.service.staff import hand_over, handover_plan
+from xietong.web.bodies import RequestBody
 from xietong.web.deps import CurrentPrincipal, audit, reading, settings_of, writing
 
 router = APIRouter(tags=["人员交接"])
@@ -24,7 +25,7 @@ class HandoverItemOut(BaseModel):
     new_id: int | None = Field(None, description="转交后的新待办 id")
 
 
-class HandoverIn(BaseModel):
+class HandoverIn(RequestBody):
     to_person_id: int
     note: str = Field("", max_length=200)
 

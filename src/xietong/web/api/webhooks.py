@@ -11,12 +11,13 @@ from pydantic import BaseModel, Field
 from xietong.dataservice import subscriptions
 from xietong.dataservice.models import WebhookDelivery, WebhookSubscription
 from xietong.db.base import utcnow
+from xietong.web.bodies import RequestBody
 from xietong.web.deps import CurrentPrincipal, audit, reading, writing
 
 router = APIRouter(tags=["数据服务：事件订阅"])
 
 
-class SubscriptionIn(BaseModel):
+class SubscriptionIn(RequestBody):
     url: str = Field(min_length=8, max_length=500, description="接收事件的 http(s) 地址")
     event_types: list[str] = Field(default_factory=lambda: ["*"], min_length=1, max_length=50,
                                    description="事件类型：case.submitted、task.* 或 *")
