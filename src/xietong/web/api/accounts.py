@@ -94,6 +94,6 @@ def revoke(person_id: int, role: str, request: Request, principal: CurrentPrinci
 def unlock(person_id: int, request: Request, principal: CurrentPrincipal) -> Response:
     _require_security_admin(principal)
     with writing(request) as session:
-        accounts.unlock_account(session, person_id=person_id)
+        accounts.unlock_account(session, person_id=person_id, unlocked_by=principal)
         audit(session, request, principal, "accounts.unlocked", target_kind="person", target_id=person_id)
     return Response(status_code=204)

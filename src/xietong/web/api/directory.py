@@ -30,7 +30,7 @@ from xietong.directory.schemas import (
 )
 from xietong.errors import Forbidden, InvalidInput, TooLarge
 from xietong.security.masking import people_for
-from xietong.security.permissions import may_administer
+from xietong.security.permissions import may_administer, may_administer_person
 from xietong.security.principal import Principal
 from xietong.web.deps import CurrentPrincipal, audit, reading, writing
 
@@ -51,13 +51,10 @@ def _require_unit_admin(session: Session, principal: Principal, unit_id: int) ->
 
 
 def _require_person_admin(session: Session, principal: Principal, person_id: int) -> None:
-    """A person is administered by whoever administers one of their units (or everything)."""
     person = directory.person_out(session, person_id=person_id)
-    for membership in person.memberships:
-        unit = directory.require_unit(session, unit_id=membership.unit_id)
-        if may_administer(principal, "directory", region_id=unit.region_id, unit_path=unit.path):
-            return
-    _require_admin(principal)
+    units = [directory.require_unit(session, unit_id=m.unit_id) for m in person.memberships]
+    if not may_administer_person(principal, "directory", units):
+        _require_admin(principal)
 
 
 def _target_unit_admin(session: Session, principal: Principal, region_code: str, parent_id: int | None) -> None:
