@@ -117,9 +117,10 @@ def set_leaders(unit_id: int, request: Request, principal: PagePrincipal,
 def _deactivate_page(request: Request, principal: Principal, unit_id: int, *, error: str = "",
                      status: int = 200) -> Response:
     with reading(request) as session:
-        unit = require_unit(session, principal, unit_id)
+        row = require_unit(session, principal, unit_id)
+        unit = directory.unit_out(session, unit_id=row.id)
         impact = unit_impact(session, unit_id=unit.id)
-        path = directory.unit_paths(session, units=[unit])[unit.id]
+        path = directory.unit_paths(session, units=[row])[unit.id]
     context = {"unit": unit, "path": path, "impact": impact, "error": error}
     return render(request, "admin/unit_deactivate.html", context, status_code=status)
 

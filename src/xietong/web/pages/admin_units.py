@@ -18,8 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from xietong.directory import service as directory
-from xietong.directory.models import Unit
-from xietong.directory.schemas import UnitIn, UnitUpdate, field_problems
+from xietong.directory.schemas import PostOut, UnitIn, UnitUpdate, field_problems
 from xietong.errors import DomainError, FieldProblem, Forbidden
 from xietong.security.masking import people_for
 from xietong.security.permissions import may_administer, may_administer_unit
@@ -108,17 +107,17 @@ def _region_code(session: Session, region_id: int | None) -> str:
     return region.code if region is not None else ""
 
 
-def _parent(session: Session, values: dict[str, Any]) -> tuple[Unit | None, list[str]]:
-    """The chosen parent (None at the top); a searched word naming no chosen unit is the parent field's error."""
+def _parent(session: Session, values: dict[str, Any]) -> tuple[int | None, list[str]]:
+    """The chosen parent's id (None at the top); a searched word naming no chosen unit is the parent's error."""
     if values["top"]:
         return None, []
     if values["parent_id"] is not None:
-        return directory.unit_by_id(session, unit_id=values["parent_id"]), []
+        return values["parent_id"], []
     if values["parent_q"]:
         by_code = directory.unit_by_code(session, code=values["parent_q"])
         if by_code is not None:
             values["parent_id"] = by_code.id
-            return by_code, []
+            return by_code.id, []
     return None, ["请在查找结果中选择上级单位，或勾选“顶级单位”"]
 
 
@@ -136,7 +135,7 @@ def _create(request: Request, principal: Principal, form: FormData) -> Response:
     try:
         data = UnitIn(code=values["code"], name=values["name"], short_name=values["short_name"],
                       uscc=values["uscc"] or None, function=values["function"] or None, region_code=region_code,
-                      parent_id=parent.id if parent else None, sort=_int(values["sort"]) or 0)
+                      parent_id=parent, sort=_int(values["sort"]) or 0)
         with writing(request) as session:
             _check_place(session, principal, parent, data.region_code)
             unit = directory.create_unit(session, data=data)
@@ -145,7 +144,7 @@ def _create(request: Request, principal: Principal, form: FormData) -> Response:
             unit_id = unit.id
     except ValidationError as exc:
         return _new_form(request, principal, values, detail="输入有误，请按提示修改",
-                         by_field=_by_field(field_problems(exc, UNIT_FIELDS)), status=422)
+                         by_field=_by_field(field_problems(exc)), status=422)
     except DomainError as exc:
         if exc.kind == "forbidden":
             raise
@@ -154,8 +153,9 @@ def _create(request: Request, principal: Principal, form: FormData) -> Response:
     return RedirectResponse(f"/admin/directory/units/{unit_id}", status_code=303)
 
 
-def _check_place(session: Session, principal: Principal, parent: Unit | None, region_code: str) -> None:
+def _check_place(session: Session, principal: Principal, parent_id: int | None, region_code: str) -> None:
     """A unit goes under a parent this administrator covers, or at the top of a region they cover."""
+    parent = directory.unit_by_id(session, unit_id=parent_id) if parent_id is not None else None
     if parent is not None:
         if not may_administer_unit(principal, "directory", parent):
             raise Forbidden(code="not_directory_admin", detail=f"您不能在单位“{parent.name}”之下新增或移入单位")
@@ -180,14 +180,16 @@ def unit_page(request: Request, principal: Principal, unit_id: int, *, values: d
               saved: str = "", status: int = 200) -> Response:
     """The unit's page: the attribute form, the posts with their holders, the 分管领导."""
     with reading(request) as session:
-        unit = require_unit(session, principal, unit_id)
+        row = require_unit(session, principal, unit_id)
+        unit = directory.unit_out(session, unit_id=row.id)
         context = _form_context(session, principal, values or _unit_values(unit))
         holders = directory.post_holders(session, unit_id=unit.id)
-        posts = [(post, holders.get(post.id, [])) for post in directory.posts_of(session, unit_id=unit.id)]
+        posts = [(PostOut.model_validate(post), [(h.id, h.name) for h in holders.get(post.id, [])])
+                 for post in directory.posts_of(session, unit_id=unit.id)]
         members = people_for(principal, directory.people_out(
             session, people=directory.people_in_unit(session, unit_id=unit.id)))
         leaders = {p.id for p in directory.leader_of(session, unit_id=unit.id)}
-        path = directory.unit_paths(session, units=[unit])[unit.id]
+        path = directory.unit_paths(session, units=[row])[unit.id]
     context.update(unit=unit, path=path, posts=posts, members=members, leaders=leaders, detail=detail,
                    by_field=by_field or {}, labels=UNIT_FIELDS, post_errors=post_errors or {},
                    post_values=post_values or {}, saved=SAVED.get(saved, ""))
@@ -223,8 +225,8 @@ def _update(request: Request, principal: Principal, unit_id: int, form: FormData
     changes: dict[str, Any] = {"name": values["name"], "short_name": values["short_name"],
                                "uscc": values["uscc"] or None, "function": values["function"] or None,
                                "region_code": region_code or None, "sort": _int(values["sort"]) or 0}
-    if (parent.id if parent else None) != current_parent:
-        changes["parent_id"] = parent.id if parent else None
+    if parent != current_parent:
+        changes["parent_id"] = parent
     try:
         data = UnitUpdate(**changes)
         with writing(request) as session:
@@ -235,7 +237,7 @@ def _update(request: Request, principal: Principal, unit_id: int, form: FormData
                   changes=data.model_dump(exclude_unset=True))
     except ValidationError as exc:
         return unit_page(request, principal, unit_id, values=values, detail="输入有误，请按提示修改",
-                         by_field=_by_field(field_problems(exc, UNIT_FIELDS)), status=422)
+                         by_field=_by_field(field_problems(exc)), status=422)
     except DomainError as exc:
         if exc.kind == "forbidden":
             raise
