@@ -107,7 +107,8 @@ def test_the_account_list_shows_state_and_filters(api: Api, people: People) -> N
     assert people.security.name in handlers and people.target.name not in handlers
     assert "安全管理员（全部）" in handlers
     row = handlers.split(f'href="/admin/accounts/{people.security.id}"')[1].split("</tr>")[0]
-    assert re.search(r"<td>\d{4}-\d{2}-\d{2} \d{2}:\d{2}</td>", row)  # the log-in above, from the audit trail
+    last_login = r'<td data-label="最近登录">\d{4}-\d{2}-\d{2} \d{2}:\d{2}</td>'
+    assert re.search(last_login, row)  # the log-in above, from the audit trail
     with unit_of_work(api.app.state.engine) as session:
         credential = session.get(Credential, people.target.id)
         assert credential is not None
