@@ -199,6 +199,7 @@ def test_units_memberships_and_accounts_in_the_browser(api: Api, base: str, brow
     _pick_unit(page, "m-1", name, unit_id)  # the blank row after the person's one membership
     page.wait_for_selector('#m-1-post option[value="reviewer"]', state="attached")
     page.select_option("#m-1-post", "reviewer")
+    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORTS[viewport]["width"]  # the picker fits
     with page.expect_navigation():
         page.click("#person-form .actions button.primary")
     with read_only(api.app.state.engine) as session:

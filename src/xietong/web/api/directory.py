@@ -65,6 +65,10 @@ def _target_unit_admin(session: Session, principal: Principal, region_code: str,
     _require_admin(principal, region_id=region.id)
 
 
+def _region_code(session: Session, region_id: int) -> str:
+    return next((r.code for r in directory.regions(session) if r.id == region_id), "")
+
+
 # --- regions -------------------------------------------------------------------------------------------------
 
 
@@ -123,6 +127,11 @@ def create_unit(body: UnitIn, request: Request, principal: CurrentPrincipal) -> 
 def update_unit(unit_id: int, body: UnitUpdate, request: Request, principal: CurrentPrincipal) -> UnitOut:
     with writing(request) as session:
         _require_unit_admin(session, principal, unit_id)
+        if body.moves or body.region_code is not None:  # where it goes must be this administrator's too
+            unit = directory.require_unit(session, unit_id=unit_id)
+            parent = directory.unit_by_code(session, code=body.parent_code) if body.parent_code else None
+            parent_id = parent.id if parent else (body.parent_id if body.moves else unit.parent_id)
+            _target_unit_admin(session, principal, body.region_code or _region_code(session, unit.region_id), parent_id)
         directory.update_unit(session, unit_id=unit_id, data=body)
         audit(session, request, principal, "directory.unit_updated", target_kind="unit", target_id=unit_id,
               changes=body.model_dump(exclude_unset=True))
