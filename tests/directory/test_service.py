@@ -419,3 +419,48 @@ def test_cancelling_a_delegation_ends_it_now_or_removes_it(session: Session, reg
     assert running.ends_at <= utcnow()
     assert [d.id for d in directory.delegations_of(session, person_id=a)] == [running.id]
     assert directory.delegate_of(session, person_id=a, at=utcnow()) is None
+
+
+# --- posts: rename, remove, holders; a unit's leaders and its place in the tree ---------------------------------
+
+
+def test_a_post_is_renamed_and_removed_only_while_nobody_holds_it(session: Session, tree: dict[str, Unit]) -> None:
+    unit = tree["budget"]
+    post = directory.create_post(session, unit_id=unit.id, data=PostIn(code="reviewer", name="审核岗"))
+    assert directory.rename_post(session, post_id=post.id, name=" 复核岗 ").name == "复核岗"
+    with pytest.raises(InvalidInput) as blank:
+        directory.rename_post(session, post_id=post.id, name="  ")
+    assert blank.value.errors[0].field == "name"
+    person = add_person(session, "PH1", MembershipIn(unit_id=unit.id, post_code="reviewer"))
+    assert [p.id for p in directory.post_holders(session, unit_id=unit.id)[post.id]] == [person]
+    with pytest.raises(InvalidInput) as held:
+        directory.remove_post(session, post_id=post.id)
+    assert held.value.code == "post_held" and "1 人" in held.value.detail
+    directory.replace_memberships(session, person_id=person, memberships=[MembershipIn(unit_id=unit.id)])
+    directory.remove_post(session, post_id=post.id)
+    assert directory.post_by_code(session, unit_id=unit.id, code="reviewer") is None
+    with pytest.raises(NotFound):
+        directory.remove_post(session, post_id=post.id)
+
+
+def test_the_leaders_of_a_unit_are_exactly_those_chosen_among_its_members(session: Session,
+                                                                          tree: dict[str, Unit]) -> None:
+    unit = tree["fin"]
+    first, second = (add_person(session, code, MembershipIn(unit_id=unit.id)) for code in ("LD1", "LD2"))
+    outsider = add_person(session, "LD3", MembershipIn(unit_id=tree["hr"].id))
+    held = directory.set_post_holders(session, unit_id=unit.id, post_code=directory.LEADER_IN_CHARGE,
+                                      person_ids=[first, second])
+    assert {p.id for p in held} == {first, second} == {p.id for p in directory.leader_of(session, unit_id=unit.id)}
+    directory.set_post_holders(session, unit_id=unit.id, post_code=directory.LEADER_IN_CHARGE, person_ids=[second])
+    assert [p.id for p in directory.leader_of(session, unit_id=unit.id)] == [second]
+    assert session.scalar(select(func.count()).select_from(Membership).where(Membership.person_id == first)) == 1
+    with pytest.raises(InvalidInput) as stranger:
+        directory.set_post_holders(session, unit_id=unit.id, post_code=directory.LEADER_IN_CHARGE,
+                                   person_ids=[outsider])
+    assert stranger.value.code == "holder_not_member"
+
+
+def test_unit_paths_name_every_ancestor(session: Session, tree: dict[str, Unit]) -> None:
+    paths = directory.unit_paths(session, units=[tree["group"], tree["hr"]])
+    assert paths == {tree["group"].id: "测试市财政局 › 预算科 › 预算一组", tree["hr"].id: "测试市人力资源和社会保障局"}
+    assert "finance" in directory.unit_functions(session)

@@ -10,6 +10,7 @@ from xietong.directory.models import Person
 from xietong.errors import Conflict, Forbidden
 from xietong.security import accounts
 from xietong.security.accounts import ScopeRef
+from xietong.security.passwords import password_problems
 from xietong.security.principal import load_principal
 
 ALL = ScopeRef("all")
@@ -73,3 +74,44 @@ def test_a_regional_security_admin_grants_only_within_the_region(session: Sessio
     for beyond in (ALL, ScopeRef("region", None, other.region.id)):
         with pytest.raises(Forbidden):
             accounts.grant_role(session, person_id=target.id, role="supervisor", scope=beyond, granted_by=granter)
+
+
+def test_unlock_and_reset_are_a_covering_security_admins_and_never_on_oneself(session: Session) -> None:
+    city, other = make_city(session), make_city(session)
+    security = _person(session, "triad_reset")
+    accounts.grant_role(session, person_id=security.id, role="security_admin", scope=ScopeRef(
+        "region", region_id=city.region.id))
+    actor = load_principal(session, security.id)
+    target = city.people["office.clerk.0"]
+    password = accounts.reset_password(session, person_id=target.id, reset_by=actor)
+    assert accounts.account(session, person_id=target.id).must_change
+    assert password_problems(password, username=target.username) == [] and len(password) >= 14
+    assert accounts.unlock_account(session, person_id=target.id, unlocked_by=actor).locked_until is None
+    with pytest.raises(Forbidden) as own:
+        accounts.reset_password(session, person_id=security.id, reset_by=actor)
+    assert own.value.code == "self_account"
+    with pytest.raises(Forbidden) as beyond:
+        accounts.unlock_account(session, person_id=other.people["office.clerk.0"].id, unlocked_by=actor)
+    assert beyond.value.code == "not_security_admin"
+
+
+def test_one_grant_is_revoked_by_its_id_and_the_page_offers_only_covered_ones(session: Session) -> None:
+    city, other = make_city(session), make_city(session)
+    security = _person(session, "triad_revoke")
+    accounts.grant_role(session, person_id=security.id, role="security_admin", scope=ScopeRef(
+        "region", region_id=city.region.id))
+    actor = load_principal(session, security.id)
+    target = city.people["office.clerk.1"]
+    here = accounts.grant_role(session, person_id=target.id, role="supervisor",
+                               scope=ScopeRef("unit_subtree", unit_id=city.units["finance"].id))
+    there = accounts.grant_role(session, person_id=target.id, role="supervisor",
+                                scope=ScopeRef("region", region_id=other.region.id))
+    rows = {g.id: g for g in accounts.account(session, person_id=target.id).grants}
+    assert accounts.may_change_grant(actor, target.id, rows[here.id])
+    assert not accounts.may_change_grant(actor, target.id, rows[there.id])
+    assert not accounts.may_change_grant(actor, security.id, rows[here.id])  # not on oneself
+    with pytest.raises(Forbidden):
+        accounts.revoke_grant(session, person_id=target.id, grant_id=there.id, revoked_by=actor)
+    accounts.revoke_grant(session, person_id=target.id, grant_id=here.id, revoked_by=actor)
+    assert {g.id for g in accounts.account(session, person_id=target.id).grants} == {there.id} | {
+        g.id for g in rows.values() if g.role == "handler"}

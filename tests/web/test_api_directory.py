@@ -42,6 +42,12 @@ def test_everyone_reads_the_tree_only_the_admin_writes(api: Api) -> None:
     # The other region's units are not this administrator's.
     other_unit = api.other.units["finance"].id
     assert admin.patch(f"/api/v1/directory/units/{other_unit}", json={"name": "改名"}).status_code == 403
+    # Nor may one of this administrator's units be moved under one of them, or into another region.
+    away = admin.patch(f"/api/v1/directory/units/{unit['id']}", json={"parent_id": other_unit})
+    assert away.status_code == 403
+    assert admin.patch(f"/api/v1/directory/units/{unit['id']}",
+                       json={"parent_id": None, "region_code": api.other.region.code}).status_code == 403
+    assert admin.get(f"/api/v1/directory/units/{unit['id']}").json()["parent_id"] == api.city.units["finance"].id
     assert admin.post("/api/v1/directory/regions", json={"code": "999999", "name": "新区", "level": "county"}
                       ).status_code == 403  # regions need an "all" scope
 

@@ -93,17 +93,19 @@ def test_create_and_edit_a_person_with_memberships(api: Api) -> None:
     finance, office = api.city.units["finance"], api.city.units["office"]
     token = _token(admin)
     form = admin.get(f"/admin/directory/people/new?unit={finance.id}").text
-    assert f'value="{finance.code}"' in form and '<label for="username">' in form
+    assert f'name="m-0-unit" value="{finance.id}" checked' in form and '<label for="username">' in form
+    assert '<option value="clerk">' in form  # the chosen unit's posts fill the post select
     code = f"P{api.city.region.code}"
     bad = admin.post("/admin/directory/people", data={
         "csrf_token": token, "employee_code": code, "username": "页面 新人", "name": "", "phone": "123",
-        "unit_code": [finance.code, ""], "post_code": ["clerk", ""], "primary": "0", "unit": str(finance.id)})
-    assert bad.status_code == 422 and 'aria-invalid="true"' in bad.text
+        "rows": "2", "m-0-unit": str(finance.id), "m-0-post": "clerk", "primary": "0", "unit": str(finance.id)})
+    assert bad.status_code == 422 and 'aria-invalid="true" aria-describedby="err-username"' in bad.text
     assert 'value="页面 新人"' in bad.text  # nothing typed is lost
+    assert f'name="m-0-unit" value="{finance.id}" checked' in bad.text
     username = f"page_new_{api.city.region.code}"
     created = admin.post("/admin/directory/people", follow_redirects=False, data={
         "csrf_token": token, "employee_code": code, "username": username, "name": "页面新人",
-        "phone": "13800000000", "unit_code": [finance.code, ""], "post_code": ["clerk", ""], "primary": "0",
+        "phone": "13800000000", "rows": "2", "m-0-unit": str(finance.id), "m-0-post": "clerk", "primary": "0",
         "unit": str(finance.id)})
     assert created.status_code == 303 and created.headers["location"] == f"/admin/directory?unit={finance.id}"
     assert "页面新人" in admin.get(f"/admin/directory?unit={finance.id}").text
@@ -112,23 +114,61 @@ def test_create_and_edit_a_person_with_memberships(api: Api) -> None:
         person_id = person.id
     again = admin.post("/admin/directory/people", data={
         "csrf_token": token, "employee_code": code, "username": username + "x", "name": "重复",
-        "unit_code": [finance.code], "post_code": [""]})
+        "rows": "1", "m-0-unit": str(finance.id)})
     assert again.status_code == 409 and "工号" in again.text
     edited = admin.post(f"/admin/directory/people/{person_id}", follow_redirects=False, data={
-        "csrf_token": token, "username": username, "name": "页面新人改", "phone": "", "active": "on",
-        "unit_code": [finance.code, office.code, ""], "post_code": ["clerk", "section_chief", ""], "primary": "1"})
+        "csrf_token": token, "username": username, "name": "页面新人改", "phone": "", "active": "on", "rows": "3",
+        "m-0-unit": str(finance.id), "m-0-post": "clerk", "m-1-q": office.code, "m-1-post": "section_chief",
+        "primary": "1"})  # the second row: a unit code typed without JavaScript
     assert edited.status_code == 303
     with read_only(api.app.state.engine) as session:
         rows = session.scalars(select(Membership).where(Membership.person_id == person_id)).all()
         assert {(m.unit_id, m.is_primary) for m in rows} == {(finance.id, False), (office.id, True)}
         assert session.get(Person, person_id).name == "页面新人改"  # type: ignore[union-attr]
+    unmatched = admin.post(f"/admin/directory/people/{person_id}", data={
+        "csrf_token": token, "username": username, "name": "页面新人改", "active": "on", "rows": "2",
+        "m-0-unit": str(finance.id), "m-1-q": "没有这个单位"})
+    assert unmatched.status_code == 422 and 'id="err-m-1"' in unmatched.text
+    assert 'value="没有这个单位"' in unmatched.text
     other_unit = api.other.units["finance"]
     outside = admin.post(f"/admin/directory/people/{person_id}", data={
-        "csrf_token": token, "username": username, "name": "越权", "active": "on",
-        "unit_code": [other_unit.code], "post_code": [""]})
+        "csrf_token": token, "username": username, "name": "越权", "active": "on", "rows": "1",
+        "m-0-unit": str(other_unit.id)})
     assert outside.status_code == 403
     with read_only(api.app.state.engine) as session:
         assert session.get(Person, person_id).name == "页面新人改"  # type: ignore[union-attr]
+
+
+def test_the_unit_picker_searches_covered_units_and_fills_the_posts(api: Api) -> None:
+    admin = page_login(api, api.admin)  # as htmx sends it
+    finance = api.city.units["finance"]
+    rows = admin.get("/admin/units/picker", params={"field": "m-0", "area": "directory", "posts": "1",
+                                                    "m-0-q": "财政"})
+    assert rows.status_code == 200 and f'name="m-0-unit" value="{finance.id}"' in rows.text
+    assert f'{finance.name} <span class="meta">{finance.name} · {finance.code}</span>' in rows.text  # its path
+    assert f'value="{api.other.units["finance"].id}"' not in rows.text  # another region's: not this admin's
+    assert f'hx-get="/admin/units/{finance.id}/post-options"' in rows.text
+    by_region = admin.get("/admin/units/picker", params={"field": "m-0", "area": "directory",
+                                                         "m-0-region": str(api.city.region.id)})
+    assert f'value="{finance.id}"' in by_region.text
+    kept = admin.get("/admin/units/picker", params={"field": "m-0", "area": "directory", "m-0-q": "没有",
+                                                    "m-0-unit": str(finance.id)})
+    assert f'value="{finance.id}" checked' in kept.text  # the chosen unit stays while searching
+    options = admin.get(f"/admin/units/{finance.id}/post-options", params={"selected": "clerk"})
+    assert '<option value="clerk" selected>' in options.text and "单位成员" in options.text
+    assert admin.get(f"/admin/units/{api.other.units['finance'].id}/post-options").status_code == 403
+    assert admin.get("/admin/units/picker", params={"field": "<x>", "area": "directory"}).status_code == 422
+    clerk = page_login(api, "finance.clerk.0")
+    assert clerk.get("/admin/units/picker", params={"field": "m-0", "area": "directory"}).status_code == 403
+    assert admin.get("/admin/units/picker", params={"field": "m-0", "area": "accounts"}).status_code == 403
+    plain = page_login(api, api.admin, htmx=False)  # without JavaScript: 查找 posts the form back with the rows
+    found = plain.post("/admin/directory/people", data={
+        "csrf_token": _token(plain), "employee_code": "X", "username": "typed", "rows": "1", "m-0-q": "财政",
+        "find": "m-0"})
+    assert found.status_code == 200 and f'name="m-0-unit" value="{finance.id}"' in found.text
+    assert 'value="typed"' in found.text
+    with read_only(api.app.state.engine) as session:
+        assert session.scalars(select(Person).where(Person.username == "typed")).first() is None
 
 
 def test_a_bad_directory_import_lists_its_rows_and_writes_nothing(api: Api) -> None:

@@ -242,6 +242,21 @@ MATRIX: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/matters/versions/{version_id}/materials"): ADMIN,
     ("PUT", "/api/v1/matters/versions/{version_id}/process.bpmn"): ADMIN,
     ("PUT", "/api/v1/matters/versions/{version_id}/settings"): ADMIN,
+    # administration pages: units, posts, the unit picker, accounts (security administrator)
+    ("GET", "/admin/directory/units/new"): ADMIN, ("POST", "/admin/directory/units"): ADMIN,
+    ("GET", "/admin/directory/units/{unit_id}"): ADMIN, ("POST", "/admin/directory/units/{unit_id}"): ADMIN,
+    ("GET", "/admin/directory/units/{unit_id}/deactivate"): ADMIN,
+    ("POST", "/admin/directory/units/{unit_id}/deactivate"): ADMIN,
+    ("POST", "/admin/directory/units/{unit_id}/posts"): ADMIN,
+    ("POST", "/admin/directory/units/{unit_id}/posts/{post_id}"): ADMIN,
+    ("POST", "/admin/directory/units/{unit_id}/posts/{post_id}/remove"): ADMIN,
+    ("POST", "/admin/directory/units/{unit_id}/leaders"): ADMIN,
+    ("GET", "/admin/units/picker"): ADMIN, ("GET", "/admin/units/{unit_id}/post-options"): ADMIN,
+    ("GET", "/admin/accounts"): ADMIN, ("GET", "/admin/accounts/{person_id}"): ADMIN,
+    ("POST", "/admin/accounts/{person_id}/roles"): ADMIN,
+    ("POST", "/admin/accounts/{person_id}/grants/{grant_id}/revoke"): ADMIN,
+    ("POST", "/admin/accounts/{person_id}/unlock"): ADMIN, ("POST", "/admin/accounts/{person_id}/password"): ADMIN,
+    ("POST", "/api/v1/accounts/{person_id}/password"): ADMIN,
 }
 
 # sample values for the path parameters that do not name one of A's objects

@@ -6,23 +6,28 @@ operator's, at the command line); and no one grants or revokes their own roles, 
 itself another's rights. Reading the audit trail is the audit administrator's alone
 (``security/audit.py``).
 
-Passwords themselves are set through ``xietong.security.passwords.set_password``.
+Passwords themselves are set through ``xietong.security.passwords.set_password``; an administrator resets a
+person's to a generated initial one (``reset_password``) that must be changed at the next log-in.
 """
 
 from __future__ import annotations
 
+import secrets
+import string
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, and_, delete, select
+from sqlalchemy import ColumnElement, CursorResult, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from xietong.db.base import utcnow
 from xietong.directory.models import Membership, Person, Region, Unit
 from xietong.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
-from xietong.security.models import Credential, RoleGrant
-from xietong.security.permissions import may_administer
+from xietong.security.models import AuditRecord, Credential, RoleGrant, SecondFactor, WebSession
+from xietong.security.passwords import configured_rule, password_problems, set_password
+from xietong.security.permissions import may_administer, may_administer_person
 from xietong.security.principal import Principal
 
 #: Roles (角色) and their Chinese names; a role is granted with a scope, unlike a post (岗位).
@@ -56,6 +61,9 @@ class GrantRow:
     role: str
     scope_kind: str
     scope_label: str  # "单位及下级：丽水市财政局", "全部"
+    unit_id: int | None = None
+    region_id: int | None = None  # the scope's region, or the region its unit lies in
+    unit_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,11 @@ class Account:
     must_change: bool
     locked_until: datetime | None
     failed_count: int
+    second_factor: bool = False  # a confirmed TOTP
+    last_login_at: datetime | None = None  # the latest successful log-in still in the audit trail
+
+    def locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
 
 
 def grant_role(
@@ -123,8 +136,19 @@ def revoke_role(
     return removed
 
 
-def unlock_account(session: Session, *, person_id: int) -> Credential:
-    """Clear a lock-out after too many failed log-ins."""
+def revoke_grant(session: Session, *, person_id: int, grant_id: int, revoked_by: Principal | None = None) -> RoleGrant:
+    """Take back one grant of a person (its role in its scope), under the same checks as ``revoke_role``."""
+    grant = session.get(RoleGrant, grant_id)
+    if grant is None or grant.person_id != person_id:
+        raise NotFound(code="grant_not_found", detail="该人员没有这一角色授权")
+    scope = ScopeRef(grant.scope_kind, grant.scope_unit_id, grant.scope_region_id)
+    revoke_role(session, person_id=person_id, role=grant.role, scope=scope, revoked_by=revoked_by)
+    return grant
+
+
+def unlock_account(session: Session, *, person_id: int, unlocked_by: Principal | None = None) -> Credential:
+    """Clear a lock-out after too many failed log-ins (``unlocked_by``: the security administrator doing it)."""
+    _check_account_admin(session, unlocked_by, _require_person(session, person_id))
     credential = session.get(Credential, person_id)
     if credential is None:
         raise NotFound(code="credential_not_found", detail="该人员还没有本地密码，无需解锁")
@@ -134,17 +158,61 @@ def unlock_account(session: Session, *, person_id: int) -> Credential:
     return credential
 
 
-def accounts(session: Session, *, unit_id: int | None = None, role: str | None = None) -> list[Account]:
-    """People with their units, role grants and log-in state (of one unit, or holding one role), by user name."""
+def reset_password(session: Session, *, person_id: int, reset_by: Principal | None = None) -> str:
+    """Give a person a generated initial password, to be changed at the next log-in; their browser sessions end.
+
+    Returns the password, to be handed over once: only its hash is kept."""
+    person = _require_person(session, person_id)
+    _check_account_admin(session, reset_by, person)
+    password = initial_password(person.username)
+    set_password(session, person_id=person.id, password=password, username=person.username, must_change=True)
+    session.execute(delete(WebSession).where(WebSession.person_id == person.id))
+    return password
+
+
+def initial_password(username: str = "") -> str:
+    """A random password of every character class that passes the configured rule."""
+    alphabet = string.ascii_letters + string.digits + "!#%+-=?@"
+    length = max(configured_rule().min_length, 14)
+    while True:
+        candidate = "".join(secrets.choice(alphabet) for _ in range(length))
+        if not password_problems(candidate, username=username) and sum(
+            any(ch in group for ch in candidate)
+            for group in (string.ascii_lowercase, string.ascii_uppercase, string.digits, "!#%+-=?@")
+        ) == 4:
+            return candidate
+
+
+def accounts(
+    session: Session, *, unit_id: int | None = None, role: str | None = None, locked: bool | None = None,
+    keyword: str = "", now: datetime | None = None, limit: int | None = None, person_id: int | None = None,
+) -> list[Account]:
+    """People with their units, role grants and log-in state, by user name: of one unit, holding one role,
+    locked out (or not) now, matching a keyword (user name, name or employee code)."""
     query = select(Person, Credential).outerjoin(Credential, Credential.person_id == Person.id)
+    if person_id is not None:
+        query = query.where(Person.id == person_id)
     if unit_id is not None:
         query = query.where(Person.id.in_(select(Membership.person_id).where(Membership.unit_id == unit_id)))
     if role is not None:
         query = query.where(Person.id.in_(select(RoleGrant.person_id).where(RoleGrant.role == role)))
+    if locked is not None:
+        is_locked = Credential.locked_until > (now or utcnow())
+        query = query.where(is_locked if locked else or_(Credential.locked_until.is_(None), ~is_locked))
+    if keyword.strip():
+        word = keyword.strip()
+        query = query.where(or_(*(c.contains(word, autoescape=True)
+                                  for c in (Person.username, Person.name, Person.employee_code))))
+    if limit is not None:
+        query = query.limit(limit)
     rows = session.execute(query.order_by(Person.username)).all()
     ids = [person.id for person, _ in rows]
     units = _units_of(session, ids)
     grants = _grants_of(session, ids)
+    enrolled = set(session.scalars(
+        select(SecondFactor.person_id).where(SecondFactor.person_id.in_(ids), SecondFactor.confirmed_at.is_not(None))
+    )) if ids else set()
+    logins = _last_logins(session, ids)
     return [
         Account(
             person_id=person.id,
@@ -158,9 +226,28 @@ def accounts(session: Session, *, unit_id: int | None = None, role: str | None =
             must_change=bool(credential and credential.must_change),
             locked_until=credential.locked_until if credential else None,
             failed_count=credential.failed_count if credential else 0,
+            second_factor=person.id in enrolled,
+            last_login_at=logins.get(person.id),
         )
         for person, credential in rows
     ]
+
+
+def account(session: Session, *, person_id: int) -> Account:
+    """One person's account (NotFound for an unknown id)."""
+    _require_person(session, person_id)
+    return accounts(session, person_id=person_id)[0]
+
+
+def _last_logins(session: Session, ids: list[int]) -> dict[int, datetime]:
+    if not ids:
+        return {}
+    query = (
+        select(AuditRecord.actor_id, func.max(AuditRecord.at))
+        .where(AuditRecord.actor_kind == "person", AuditRecord.actor_id.in_(ids), AuditRecord.action == "auth.login")
+        .group_by(AuditRecord.actor_id)
+    )
+    return {int(actor_id): at for actor_id, at in session.execute(query) if actor_id is not None}
 
 
 def _units_of(session: Session, ids: list[int]) -> dict[int, list[str]]:
@@ -180,16 +267,17 @@ def _units_of(session: Session, ids: list[int]) -> dict[int, list[str]]:
 def _grants_of(session: Session, ids: list[int]) -> dict[int, list[GrantRow]]:
     found: dict[int, list[GrantRow]] = defaultdict(list)
     query = (
-        select(RoleGrant, Unit.name, Region.name)
+        select(RoleGrant, Unit.name, Unit.path, Unit.region_id, Region.name)
         .outerjoin(Unit, Unit.id == RoleGrant.scope_unit_id)
         .outerjoin(Region, Region.id == RoleGrant.scope_region_id)
         .where(RoleGrant.person_id.in_(ids))
         .order_by(RoleGrant.id)
     )
-    for grant, unit_name, region_name in session.execute(query):
+    for grant, unit_name, unit_path, unit_region_id, region_name in session.execute(query):
         target = unit_name or region_name
         label = SCOPE_KINDS.get(grant.scope_kind, grant.scope_kind) + (f"：{target}" if target else "")
-        found[grant.person_id].append(GrantRow(grant.id, grant.role, grant.scope_kind, label))
+        found[grant.person_id].append(GrantRow(grant.id, grant.role, grant.scope_kind, label, grant.scope_unit_id,
+                                               grant.scope_region_id or unit_region_id, unit_path))
     return found
 
 
@@ -206,16 +294,42 @@ def _same(role: str, scope: ScopeRef) -> ColumnElement[bool]:
 
 def _check_grantor(session: Session, grantor: Principal | None, person_id: int, scope: ScopeRef) -> None:
     """A person changing grants is a security administrator whose scope covers the grant's, and not its holder."""
-    if grantor is None or grantor.kind == "system":
-        return
-    if grantor.id == person_id:
-        raise Forbidden(code="self_grant", detail="三员分立：不能给自己授予或撤销角色")
     region_id, unit_path = scope.region_id, None
     if scope.unit_id is not None:
         unit = session.get(Unit, scope.unit_id)
         region_id, unit_path = (unit.region_id, unit.path) if unit is not None else (None, None)
+    refusal = grantor_refusal(grantor, person_id, region_id=region_id, unit_path=unit_path)
+    if refusal is not None:
+        raise refusal
+
+
+def grantor_refusal(grantor: Principal | None, person_id: int, *, region_id: int | None,
+                    unit_path: str | None) -> Forbidden | None:
+    """Why ``grantor`` may not grant or revoke a role of this scope for this person (None: they may)."""
+    if grantor is None or grantor.kind == "system":
+        return None
+    if grantor.id == person_id:
+        return Forbidden(code="self_grant", detail="三员分立：不能给自己授予或撤销角色")
     if not may_administer(grantor, "accounts", region_id=region_id, unit_path=unit_path):
-        raise Forbidden(code="not_security_admin", detail="只有授权范围覆盖该范围的安全管理员可以授予或撤销角色")
+        return Forbidden(code="not_security_admin", detail="只有授权范围覆盖该范围的安全管理员可以授予或撤销角色")
+    return None
+
+
+def may_change_grant(grantor: Principal, person_id: int, grant: GrantRow) -> bool:
+    """Whether the page offers 撤销 on this grant (the service checks again)."""
+    return grantor_refusal(grantor, person_id, region_id=grant.region_id, unit_path=grant.unit_path) is None
+
+
+def _check_account_admin(session: Session, actor: Principal | None, person: Person) -> None:
+    """Unlocking and resetting: a security administrator covering one of the person's units, never their own."""
+    if actor is None or actor.kind == "system":
+        return
+    if actor.id == person.id:
+        raise Forbidden(code="self_account", detail="三员分立：不能为自己解锁或重置密码，请在个人设置中修改密码")
+    units = session.scalars(select(Unit).join(Membership, Membership.unit_id == Unit.id)
+                            .where(Membership.person_id == person.id)).all()
+    if not may_administer_person(actor, "accounts", units):
+        raise Forbidden(code="not_security_admin", detail="只有授权范围覆盖该人员所在单位的安全管理员可以操作此账号")
 
 
 def _require_person(session: Session, person_id: int) -> Person:

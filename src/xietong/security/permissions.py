@@ -8,7 +8,9 @@ land, never what one may read.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, false, or_, select, true
 
@@ -208,6 +210,23 @@ def may_administer(
         grant.role in ADMIN_ROLES[area] and grant_covers(grant, region_id=region_id, unit_path=unit_path)
         for grant in principal.grants
     )
+
+
+class Placed(Protocol):
+    """Where a unit sits: its region and its materialised path (a ``Unit`` row or a ``UnitOut``)."""
+
+    region_id: int
+    path: str
+
+
+def may_administer_unit(principal: Principal, area: str, unit: Placed) -> bool:
+    """Whether a role for ``area`` covers this unit (its region, or a subtree holding it)."""
+    return may_administer(principal, area, region_id=unit.region_id, unit_path=unit.path)
+
+
+def may_administer_person(principal: Principal, area: str, units: Iterable[Placed]) -> bool:
+    """A person is administered by whoever administers one of their units, or everything."""
+    return any(may_administer_unit(principal, area, unit) for unit in units) or may_administer(principal, area)
 
 
 def administers_some(principal: Principal, area: str) -> bool:

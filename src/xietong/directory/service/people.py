@@ -86,6 +86,25 @@ def replace_memberships(session: Session, *, person_id: int, memberships: Sequen
     return _apply_memberships(session, person_id, _wanted(session, memberships))
 
 
+def set_post_holders(session: Session, *, unit_id: int, post_code: str, person_ids: Sequence[int]) -> list[Person]:
+    """Make exactly these members of the unit hold its post (e.g. 分管领导): the others' holding of it ends."""
+    post = ensure_post(session, unit_id=unit_id, code=post_code)
+    members = {row.person_id: row for row in session.scalars(select(Membership).where(Membership.unit_id == unit_id))}
+    strangers = [pid for pid in person_ids if pid not in members]
+    if strangers:
+        raise refused("holder_not_member", f"只能从本单位人员中选择{post.name}", "leaders")
+    wanted = set(person_ids)
+    holding = {row.person_id: row for row in members.values() if row.post_id == post.id}
+    for person_id, row in holding.items():
+        if person_id not in wanted:
+            session.delete(row)
+    session.flush()
+    for person_id in wanted - holding.keys():
+        add_membership(session, person_id=person_id, data=MembershipIn(unit_id=unit_id, post_code=post.code))
+    session.flush()
+    return holders_of_post(session, unit_id=unit_id, post_code=post.code)
+
+
 def require_person(session: Session, *, person_id: int) -> Person:
     """The person with this id; NotFound otherwise."""
     person = session.get(Person, person_id)

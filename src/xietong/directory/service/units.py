@@ -120,6 +120,22 @@ def find_units(session: Session, *, keyword: str, region_id: int | None = None, 
     return list(session.scalars(query))
 
 
+def unit_functions(session: Session) -> list[str]:
+    """The functions (职能) units already have, to offer when filing another one."""
+    query = select(Unit.function).where(Unit.function.is_not(None)).distinct().order_by(Unit.function)
+    return [function for function in session.scalars(query) if function]
+
+
+def unit_paths(session: Session, *, units: Sequence[Unit]) -> dict[int, str]:
+    """Each unit's place in the tree as names from the top (``丽水市财政局 › 预算科``), in one query."""
+    ancestors = {int(part) for unit in units for part in unit.path.strip("/").split("/") if part}
+    names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ancestors))).all()) if ancestors else {}
+    return {
+        unit.id: " › ".join(names.get(int(part), "?") for part in unit.path.strip("/").split("/") if part)
+        for unit in units
+    }
+
+
 def unit_tree(session: Session, *, region_id: int | None = None, include_inactive: bool = False) -> list[UnitNode]:
     """The unit forest (of one region, or all); a unit whose parent is not shown becomes a root."""
     query = select(Unit).order_by(Unit.sort, Unit.code)

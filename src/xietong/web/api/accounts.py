@@ -95,6 +95,19 @@ def revoke(person_id: int, role: str, request: Request, principal: CurrentPrinci
 def unlock(person_id: int, request: Request, principal: CurrentPrincipal) -> Response:
     _require_security_admin(principal)
     with writing(request) as session:
-        accounts.unlock_account(session, person_id=person_id)
+        accounts.unlock_account(session, person_id=person_id, unlocked_by=principal)
         audit(session, request, principal, "accounts.unlocked", target_kind="person", target_id=person_id)
     return Response(status_code=204)
+
+
+class InitialPassword(BaseModel):
+    password: str = Field(description="生成的初始密码，只返回这一次；首次登录后必须修改")
+
+
+@router.post("/{person_id}/password", summary="重置为初始密码（生成，下次登录须修改；其登录会话全部退出）")
+def reset_password(person_id: int, request: Request, principal: CurrentPrincipal) -> InitialPassword:
+    _require_security_admin(principal)
+    with writing(request) as session:
+        password = accounts.reset_password(session, person_id=person_id, reset_by=principal)
+        audit(session, request, principal, "accounts.password_reset", target_kind="person", target_id=person_id)
+    return InitialPassword(password=password)

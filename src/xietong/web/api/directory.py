@@ -30,7 +30,7 @@ from xietong.directory.schemas import (
 )
 from xietong.errors import Forbidden, InvalidInput, TooLarge
 from xietong.security.masking import people_for
-from xietong.security.permissions import may_administer
+from xietong.security.permissions import may_administer, may_administer_person
 from xietong.security.principal import Principal
 from xietong.web.deps import CurrentPrincipal, audit, reading, writing
 
@@ -51,13 +51,10 @@ def _require_unit_admin(session: Session, principal: Principal, unit_id: int) ->
 
 
 def _require_person_admin(session: Session, principal: Principal, person_id: int) -> None:
-    """A person is administered by whoever administers one of their units (or everything)."""
     person = directory.person_out(session, person_id=person_id)
-    for membership in person.memberships:
-        unit = directory.require_unit(session, unit_id=membership.unit_id)
-        if may_administer(principal, "directory", region_id=unit.region_id, unit_path=unit.path):
-            return
-    _require_admin(principal)
+    units = [directory.require_unit(session, unit_id=m.unit_id) for m in person.memberships]
+    if not may_administer_person(principal, "directory", units):
+        _require_admin(principal)
 
 
 def _target_unit_admin(session: Session, principal: Principal, region_code: str, parent_id: int | None) -> None:
@@ -66,6 +63,10 @@ def _target_unit_admin(session: Session, principal: Principal, region_code: str,
         return
     region = directory.region_ref(session, code=region_code)
     _require_admin(principal, region_id=region.id)
+
+
+def _region_code(session: Session, region_id: int) -> str:
+    return next((r.code for r in directory.regions(session) if r.id == region_id), "")
 
 
 # --- regions -------------------------------------------------------------------------------------------------
@@ -126,6 +127,11 @@ def create_unit(body: UnitIn, request: Request, principal: CurrentPrincipal) -> 
 def update_unit(unit_id: int, body: UnitUpdate, request: Request, principal: CurrentPrincipal) -> UnitOut:
     with writing(request) as session:
         _require_unit_admin(session, principal, unit_id)
+        if body.moves or body.region_code is not None:  # where it goes must be this administrator's too
+            unit = directory.require_unit(session, unit_id=unit_id)
+            parent = directory.unit_by_code(session, code=body.parent_code) if body.parent_code else None
+            parent_id = parent.id if parent else (body.parent_id if body.moves else unit.parent_id)
+            _target_unit_admin(session, principal, body.region_code or _region_code(session, unit.region_id), parent_id)
         directory.update_unit(session, unit_id=unit_id, data=body)
         audit(session, request, principal, "directory.unit_updated", target_kind="unit", target_id=unit_id,
               changes=body.model_dump(exclude_unset=True))

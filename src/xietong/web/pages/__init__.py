@@ -12,8 +12,13 @@ from fastapi.staticfiles import StaticFiles
 from xietong.web.pages import (
     account,
     admin,
+    admin_accounts,
     admin_calendar,
     admin_directory,
+    admin_people,
+    admin_picker,
+    admin_unit_posts,
+    admin_units,
     auth,
     cases,
     designer,
@@ -46,6 +51,11 @@ ROUTERS = (
     admin.router,
     admin_directory.router,
     admin_calendar.router,
+    admin_people.router,
+    admin_picker.router,
+    admin_units.router,
+    admin_unit_posts.router,
+    admin_accounts.router,
 )
 
 

@@ -46,6 +46,8 @@ def may_see_settings(principal: Principal) -> bool:
 @router.get("/admin", include_in_schema=False)
 def admin_index(request: Request, principal: PagePrincipal) -> Response:
     areas = [AREA_LINKS[area] for area in admin_areas(principal)]
+    if principal.kind == "person" and principal.has_role("security_admin"):
+        areas.append(("/admin/accounts", "账号与授权", "账号状态、角色授权（三员分立）、解锁与重置密码"))
     if may_see_settings(principal):
         areas.append(("/admin/settings", "系统设置", "口令规则、会话时限、实例信息与运行检查"))
     if not areas:

@@ -1,25 +1,25 @@
 """单位与人员 administration: the unit tree (only the part this administrator covers) with search, a unit's
-posts and people, creating and editing a person with their memberships (任职: unit and post), the all-or-nothing
-``.xlsx`` import of units or people with every bad row listed on the page, and the exports.
+posts and people, creating and editing a person with their memberships (任职: a unit chosen with the unit picker,
+a post of it), the all-or-nothing ``.xlsx`` import of units or people with every bad row listed on the page, and
+the exports. Units and posts themselves are edited in ``admin_units.py``.
 
-The same checks as ``web/api/directory.py``: ``may_administer(…, "directory")`` over the unit's region or
-subtree; a person is administered by whoever administers one of their units."""
+The same checks as ``web/api/directory.py``: ``may_administer_unit(…, "directory", unit)`` over the unit's region
+or subtree; a person is administered by whoever administers one of their units (``may_administer_person``)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from xietong.directory import service as directory
 from xietong.directory import xlsx
-from xietong.directory.schemas import MembershipIn, PersonIn, PersonOut, PersonUpdate, UnitNode, field_problems
-from xietong.errors import DomainError, FieldProblem, Forbidden, InvalidInput, TooLarge
+from xietong.directory.schemas import PersonOut, UnitNode
+from xietong.errors import DomainError, Forbidden, InvalidInput, TooLarge
 from xietong.security.masking import people_for
-from xietong.security.permissions import may_administer
+from xietong.security.permissions import may_administer, may_administer_person, may_administer_unit
 from xietong.security.principal import Principal
 from xietong.web.deps import audit, reading, writing
 from xietong.web.pages.access import PagePrincipal
@@ -28,30 +28,26 @@ from xietong.web.pages.rendering import render
 
 router = APIRouter()
 MAX_XLSX_BYTES = 10 * 1024 * 1024
-BLANK_MEMBERSHIPS = 2  # empty rows offered on the person form for new memberships
-LABELS = {"employee_code": "工号", "username": "用户名", "name": "姓名", "phone": "手机号", "unit_code": "单位编码",
-          "post_code": "岗位编码"}
 IMPORTERS = {"units": (xlsx.import_units, "directory.units_imported", "单位"),
              "people": (xlsx.import_people, "directory.people_imported", "人员")}
 
 
 def _covers(principal: Principal, unit: Any) -> bool:
-    return may_administer(principal, "directory", region_id=unit.region_id, unit_path=unit.path)
+    return may_administer_unit(principal, "directory", unit)
 
 
-def _require_unit(session: Session, principal: Principal, unit_id: int) -> Any:
+def require_unit(session: Session, principal: Principal, unit_id: int) -> Any:
     unit = directory.require_unit(session, unit_id=unit_id)
     if not _covers(principal, unit):
         raise Forbidden(code="not_directory_admin", detail="只有该范围的系统管理员可以维护这个单位")
     return unit
 
 
-def _require_person(session: Session, principal: Principal, person_id: int) -> PersonOut:
+def require_person(session: Session, principal: Principal, person_id: int) -> PersonOut:
+    """The person, if this administrator administers them; the 403 page otherwise."""
     person = directory.person_out(session, person_id=person_id)
-    for membership in person.memberships:
-        if _covers(principal, directory.require_unit(session, unit_id=membership.unit_id)):
-            return person
-    if not may_administer(principal, "directory"):
+    units = [directory.require_unit(session, unit_id=m.unit_id) for m in person.memberships]
+    if not may_administer_person(principal, "directory", units):
         raise Forbidden(code="not_directory_admin", detail="只有该人员所在单位的系统管理员可以维护此人员")
     return person
 
@@ -82,7 +78,7 @@ def _directory_page(request: Request, principal: Principal, *, q: str = "", unit
             found = directory.units_out(session, units=units)
         unit = people = posts = None
         if unit_id is not None:
-            _require_unit(session, principal, unit_id)
+            require_unit(session, principal, unit_id)
             unit = directory.unit_out(session, unit_id=unit_id)
             people = people_for(principal, directory.people_out(
                 session, people=directory.people_in_unit(session, unit_id=unit_id)))
@@ -129,112 +125,3 @@ def import_directory(request: Request, principal: PagePrincipal, kind: Annotated
     report = {"ok": True, "label": label, "created": summary.created, "updated": summary.updated,
               "file": file.filename}
     return _directory_page(request, principal, import_report=report)
-
-
-# --- a person ------------------------------------------------------------------------------------------------
-
-
-def _person_form(request: Request, *, person: dict[str, Any], memberships: list[dict[str, Any]],
-                 unit_id: int | None, problems: list[FieldProblem] | None = None, detail: str = "",
-                 status: int = 200) -> Response:
-    rows = memberships + [{"unit_code": "", "post_code": "", "is_primary": False}] * BLANK_MEMBERSHIPS
-    by_field: dict[str, list[str]] = {}
-    for problem in problems or []:
-        by_field.setdefault(problem.field, []).append(problem.message)
-    context = {"person": person, "memberships": rows, "unit_id": unit_id, "problems": problems or [],
-               "by_field": by_field, "detail": detail, "labels": LABELS}
-    return render(request, "admin/person.html", context, status_code=status)
-
-
-@router.get("/admin/directory/people/new", include_in_schema=False)
-def new_person(request: Request, principal: PagePrincipal, unit: int | None = None) -> Response:
-    require_area(principal, "directory")
-    memberships = []
-    if unit is not None:
-        with reading(request) as session:
-            memberships = [{"unit_code": _require_unit(session, principal, unit).code, "post_code": "",
-                            "is_primary": True}]
-    return _person_form(request, person={"id": None, "active": True}, memberships=memberships, unit_id=unit)
-
-
-@router.get("/admin/directory/people/{person_id}", include_in_schema=False)
-def edit_person(person_id: int, request: Request, principal: PagePrincipal, unit: int | None = None) -> Response:
-    require_area(principal, "directory")
-    with reading(request) as session:
-        person = _require_person(session, principal, person_id)
-    memberships = [{"unit_code": m.unit_code, "post_code": m.post_code or "", "is_primary": m.is_primary,
-                    "unit_name": m.unit_name, "post_name": m.post_name} for m in person.memberships]
-    return _person_form(request, person=person.model_dump(), memberships=memberships, unit_id=unit)
-
-
-def _memberships_in(units: list[str], posts: list[str], primary: str) -> list[dict[str, Any]]:
-    rows = []
-    for index, (unit_code, post_code) in enumerate(zip(units, posts, strict=False)):
-        if unit_code.strip():
-            rows.append({"unit_code": unit_code.strip(), "post_code": post_code.strip(),
-                         "is_primary": primary == str(index)})
-    if rows and not any(row["is_primary"] for row in rows):
-        rows[0]["is_primary"] = True
-    return rows
-
-
-@router.post("/admin/directory/people", include_in_schema=False)
-@router.post("/admin/directory/people/{person_id}", include_in_schema=False)
-def save_person(
-    request: Request,
-    principal: PagePrincipal,
-    person_id: int | None = None,
-    employee_code: Annotated[str, Form(max_length=40)] = "",
-    username: Annotated[str, Form(max_length=64)] = "",
-    name: Annotated[str, Form(max_length=50)] = "",
-    phone: Annotated[str, Form(max_length=20)] = "",
-    active: Annotated[str, Form(max_length=5)] = "",
-    unit_code: Annotated[list[str] | None, Form()] = None,
-    post_code: Annotated[list[str] | None, Form()] = None,
-    primary: Annotated[str, Form(max_length=5)] = "",
-    unit: Annotated[int | None, Form()] = None,
-) -> Response:
-    require_area(principal, "directory")
-    rows = _memberships_in(unit_code or [], post_code or [], primary)
-    typed = {"id": person_id, "employee_code": employee_code, "username": username, "name": name, "phone": phone,
-             "active": active == "on" or person_id is None}
-    try:
-        memberships = [MembershipIn(**row) for row in rows]
-        with writing(request) as session:
-            if person_id is None:
-                data = PersonIn(employee_code=employee_code, username=username, name=name, phone=phone or None,
-                                memberships=memberships)
-                if not memberships and not may_administer(principal, "directory"):
-                    raise Forbidden(code="not_directory_admin", detail="请为新人员填写至少一个您管理的单位")
-                _check_targets(session, principal, memberships)
-                person = directory.create_person(session, data=data)
-                person_id = person.id
-                audit(session, request, principal, "directory.person_created", target_kind="person",
-                      target_id=person.id, username=username)
-            else:
-                _require_person(session, principal, person_id)
-                _check_targets(session, principal, memberships)
-                update = PersonUpdate(username=username, name=name, phone=phone or None, active=active == "on")
-                directory.update_person(session, person_id=person_id, data=update)
-                directory.replace_memberships(session, person_id=person_id, memberships=memberships)
-                audit(session, request, principal, "directory.person_updated", target_kind="person",
-                      target_id=person_id, changes=update.model_dump(exclude_unset=True),
-                      memberships=[m.model_dump() for m in memberships])
-    except ValidationError as exc:
-        return _person_form(request, person=typed, memberships=rows, unit_id=unit,
-                            problems=field_problems(exc), detail="输入有误，请按提示修改", status=422)
-    except DomainError as exc:
-        if exc.kind == "forbidden":
-            raise
-        return _person_form(request, person=typed, memberships=rows, unit_id=unit, problems=exc.errors,
-                            detail=exc.detail, status=422 if exc.kind == "invalid" else 409)
-    back = f"/admin/directory?unit={unit}" if unit else f"/admin/directory/people/{person_id}"
-    return RedirectResponse(back, status_code=303)
-
-
-def _check_targets(session: Session, principal: Principal, memberships: list[MembershipIn]) -> None:
-    """Every unit named must be one this administrator covers (an unknown code is the service's to report)."""
-    for membership in memberships:
-        target = directory.unit_by_code(session, code=membership.unit_code or "")
-        if target is not None and not _covers(principal, target):
-            raise Forbidden(code="not_directory_admin", detail=f"您不能在单位 {target.name} 安排任职")
