@@ -16,7 +16,7 @@ def successor_map(session: Session) -> dict[int, int]:
     """
     edges = dict(session.execute(
         select(UnitLineage.predecessor_id, UnitLineage.successor_id).where(UnitLineage.kind == "merge")
-        .order_by(UnitLineage.id)).tuples().all())
+        .order_by(UnitLineage.id)).all())
     final = {}
     for start in edges:
         unit, seen = start, {start}
