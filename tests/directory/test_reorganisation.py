@@ -58,7 +58,7 @@ def test_merge_moves_units_people_matters_and_open_cases_with_their_steps(sessio
     assert dry.refused == []
     kinds = {i.kind for i in dry.items}
     assert {"unit", "post", "membership", "matter", "grant", "case"} <= kinds
-    assert [i.label for i in dry.items if i.kind == "unit"][0] == "综合办公室"
+    assert next(i.label for i in dry.items if i.kind == "unit") == "综合办公室"
     assert session.scalar(select(Unit).where(Unit.code == f"{city.region.code}.merged")) is None  # a dry run
 
     log = run(session, admin, spec)
