@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from xietong.cases.enums import OPEN_STATUSES, CaseStatus
 from xietong.cases.events import Actor
-from xietong.cases.models import Case, CaseParty, Event
+from xietong.cases.models import Case, CaseParty
 from xietong.cases.service.common import Operation, lock_case
 from xietong.cases.service.handover import move_task
 from xietong.cases.service.tasks import lock_task
@@ -31,15 +31,15 @@ from xietong.directory.models import Membership, Post, Unit
 from xietong.directory.service.posts import ensure_post
 from xietong.directory.service.reorganisation.directory import restructure
 from xietong.directory.service.reorganisation.plan import (
-    MOVES,
     REFUSED,
+    REORGANISED,
+    Plan,
     PlanItem,
     Resolved,
-    open_cases,
     plan_items,
     resolve,
 )
-from xietong.directory.service.reorganisation.spec import Kind, ReorganisationIn
+from xietong.directory.service.reorganisation.spec import ReorganisationIn
 from xietong.engine.models import Task
 from xietong.errors import Conflict, DomainError, InvalidInput
 from xietong.oversight.models import OversightOrder
@@ -47,7 +47,6 @@ from xietong.security.principal import Principal
 
 Transaction = Callable[[], AbstractContextManager[Session]]
 Progress = Callable[[int, int], None]
-EVENT = "case.reorganised"
 
 
 @dataclass(frozen=True)
@@ -83,6 +82,8 @@ def execute(
     each open case in its own; refused as a whole while the plan refuses anything."""
     now = now or utcnow()
     with transaction() as session:
+        # Two runs of one reorganisation at once: the second waits here, then finds the first one's lineage.
+        session.execute(select(Unit.id).where(Unit.code.in_(spec.units)).order_by(Unit.id).with_for_update()).all()
         resolved = resolve(session, principal=principal, spec=spec)
         items = plan_items(session, resolved)
         refused = [i for i in items if i.state == REFUSED]
@@ -93,8 +94,6 @@ def execute(
                                    for i in refused]})
         log = Log(resolved.key or "")
         if resolved.key is None:
-            from xietong.directory.service.reorganisation.plan import Plan
-
             log.key = restructure(session, resolved, Plan(spec.kind, items), by_id=_person(principal), now=now)
             log.items += [Outcome(i.kind, i.id, i.label, i.action, True) for i in items if i.kind != "case"]
         cases = [i for i in items if i.kind == "case"]
@@ -121,29 +120,6 @@ def _one_case(transaction: Transaction, principal: Principal, spec: Reorganisati
 
 def _person(principal: Principal) -> int | None:
     return principal.id if principal.kind == "person" else None
-
-
-def pending(session: Session, resolved: Resolved) -> list[int]:
-    """The open cases still to move (for a rename: those without this rename's event yet)."""
-    ids = open_cases(session, resolved.ids)
-    if resolved.spec.kind is not Kind.RENAME or resolved.key is None or not ids:
-        return ids
-    done = {case_id for case_id, delta in session.execute(
-        select(Event.case_id, Event.delta).where(Event.case_id.in_(ids), Event.type == EVENT))
-        if delta.get("reorganisation", {}).get("key") == resolved.key}
-    return [i for i in ids if i not in done]
-
-
-def case_target(session: Session, resolved: Resolved, case_id: int, number: str) -> tuple[str | None, str | None]:
-    """The successor (by code) an open case goes to, or why the plan cannot tell."""
-    if resolved.spec.kind is not Kind.SPLIT:
-        return next(iter(resolved.targets)), None
-    target = resolved.spec.mapping.cases.get(number)
-    if target is None:
-        return None, "拆分方案未指定该办件划入哪个单位"
-    if target not in resolved.targets:
-        return None, f"办件划入的单位 {target} 不是本次拆分的接续单位"
-    return target, None
 
 
 def move_case(session: Session, resolved: Resolved, *, key: str, case_id: int, target: str, actor: Actor,
@@ -226,9 +202,8 @@ def _finish(session: Session, resolved: Resolved, row: dict[str, object], *, key
     if unit.name not in search:  # found by the successor's name too (search text is not in the events)
         session.execute(update(Case).where(Case.id == case_id).values(search_text=f"{search} {unit.name}"[:10000]))
     spec = resolved.spec
-    Operation(session, row, actor, now, tz).finish(EVENT, case_values=values, delta={"reorganisation": {
+    Operation(session, row, actor, now, tz).finish(REORGANISED, case_values=values, delta={"reorganisation": {
         "key": key, "kind": spec.kind.value, "reason": spec.reason, "from": sorted(preds), "to": unit.id,
         "to_name": unit.name, "tasks": moved, "orders": orders}})
 
 
-__all__ = ["MOVES", "Log", "Outcome", "execute", "move_case", "pending"]

@@ -21,8 +21,8 @@ from xietong.catalog.models import LocalMatter
 from xietong.directory.models import Membership, Post, Region, Unit, UnitLineage
 from xietong.directory.schemas import UnitIn
 from xietong.directory.service.posts import ensure_post
-from xietong.directory.service.reorganisation.plan import Plan, Resolved
-from xietong.directory.service.reorganisation.spec import Kind, Successor
+from xietong.directory.service.reorganisation.plan import Plan, Resolved, successor_spec
+from xietong.directory.service.reorganisation.spec import Kind
 from xietong.directory.service.units import _move, create_unit
 from xietong.security.models import RoleGrant
 
@@ -75,7 +75,7 @@ def _create_successors(session: Session, resolved: Resolved) -> None:
     for code, unit in resolved.targets.items():
         if unit is not None:
             continue
-        wanted = _spec_of(resolved, code)
+        wanted = successor_spec(resolved.spec, code)
         assert wanted.name is not None and region_code is not None
         resolved.targets[code] = create_unit(session, data=UnitIn(
             code=code, name=wanted.name, short_name=wanted.short_name, region_code=region_code,
@@ -83,11 +83,6 @@ def _create_successors(session: Session, resolved: Resolved) -> None:
             # Assignment by function (a unit by function in the case's region) must keep finding the successor.
             function=wanted.function if wanted.function is not None else first.function,
             sort=first.sort))
-
-
-def _spec_of(resolved: Resolved, code: str) -> Successor:
-    spec = resolved.spec
-    return next(s for s in [spec.successor, *spec.successors] if s is not None and s.code == code)
 
 
 def _posts(session: Session, posts: dict[int, str], targets: dict[str, Unit]) -> None:

@@ -8,17 +8,17 @@ cases not yet moved. ``execute`` recomputes the plan in its own transaction, so 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from xietong.cases.enums import OPEN_STATUSES, CaseStatus
-from xietong.cases.models import Case
+from xietong.cases.models import Case, Event
 from xietong.catalog.models import LocalMatter
 from xietong.directory.models import Membership, Person, Post, Unit, UnitLineage
-from xietong.directory.service.reorganisation.spec import KIND_LABELS, Kind, ReorganisationIn
+from xietong.directory.service.reorganisation.spec import Kind, ReorganisationIn, Successor
 from xietong.engine.models import Task
 from xietong.errors import Forbidden, InvalidInput
 from xietong.security.models import RoleGrant
@@ -30,6 +30,7 @@ STATE_LABELS = {MOVES: "将办理", REFUSED: "不能办理"}
 ITEM_LABELS = {"unit": "单位", "post": "岗位", "membership": "任职", "matter": "事项", "child": "下级单位",
                "grant": "角色授权", "draft": "草稿", "case": "办件"}
 OPEN = tuple(s.value for s in OPEN_STATUSES)
+REORGANISED = "case.reorganised"
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def resolve(session: Session, *, principal: Principal, spec: ReorganisationIn) -
     _check_shape(spec)
     targets = _targets(session, spec, predecessors)
     resolved = Resolved(spec, predecessors, targets)
-    resolved.names = {code: (unit.name if unit else _successor(spec, code).name or code)
+    resolved.names = {code: (unit.name if unit else successor_spec(spec, code).name or code)
                       for code, unit in targets.items()}
     _find_done(session, resolved)
     if resolved.key is None:
@@ -128,11 +129,9 @@ def _successors(spec: ReorganisationIn) -> list[str]:
     return [s.code for s in spec.successors]
 
 
-def _successor(spec: ReorganisationIn, code: str) -> object:
-    for s in [spec.successor, *spec.successors]:
-        if s is not None and s.code == code:
-            return s
-    raise KeyError(code)
+def successor_spec(spec: ReorganisationIn, code: str) -> Successor:
+    """The spec's successor with this code."""
+    return next(s for s in [spec.successor, *spec.successors] if s is not None and s.code == code)
 
 
 def _targets(session: Session, spec: ReorganisationIn, predecessors: list[Unit]) -> dict[str, Unit | None]:
@@ -146,9 +145,8 @@ def _targets(session: Session, spec: ReorganisationIn, predecessors: list[Unit])
     targets: dict[str, Unit | None] = {}
     for code in codes:
         unit = found.get(code)
-        successor = _successor(spec, code)
         if unit is None:
-            if not getattr(successor, "name", None):
+            if not successor_spec(spec, code).name:
                 raise InvalidInput(code="reorganisation_new_unit_unnamed", detail=f"新单位 {code} 须有名称")
         elif unit.id in {p.id for p in predecessors}:
             raise InvalidInput(code="reorganisation_successor_is_predecessor",
@@ -281,7 +279,7 @@ def _matters(session: Session, resolved: Resolved) -> list[PlanItem]:
             target, reason = None, f"“{resolved.names[target]}”已有同一基本目录的实施清单，请先废止其一"
         coming.add(key)
         item = _item("matter", m.id, f"{m.name}（{m.code}）", "承办单位改为", resolved, target, reason)
-        items.append(item if target is None else PlanItem(**{**item.__dict__, "action": item.action + "，编码不变"}))
+        items.append(item if target is None else replace(item, action=item.action + "，编码不变"))
     return items
 
 
@@ -334,10 +332,31 @@ def open_cases(session: Session, unit_ids: list[int]) -> list[int]:
         .order_by(Case.id)))
 
 
+def pending(session: Session, resolved: Resolved) -> list[int]:
+    """The open cases still to move (for a rename: those without this rename's event yet)."""
+    ids = open_cases(session, resolved.ids)
+    if resolved.spec.kind is not Kind.RENAME or resolved.key is None or not ids:
+        return ids
+    done = {case_id for case_id, delta in session.execute(
+        select(Event.case_id, Event.delta).where(Event.case_id.in_(ids), Event.type == REORGANISED))
+        if delta.get("reorganisation", {}).get("key") == resolved.key}
+    return [i for i in ids if i not in done]
+
+
+def case_target(session: Session, resolved: Resolved, case_id: int, number: str) -> tuple[str | None, str | None]:
+    """The successor (by code) an open case goes to, or why the plan cannot tell."""
+    if resolved.spec.kind is not Kind.SPLIT:
+        return next(iter(resolved.targets)), None
+    target = resolved.spec.mapping.cases.get(number)
+    if target is None:
+        return None, "拆分方案未指定该办件划入哪个单位"
+    if target not in resolved.targets:
+        return None, f"办件划入的单位 {target} 不是本次拆分的接续单位"
+    return target, None
+
+
 def case_items(session: Session, resolved: Resolved) -> list[PlanItem]:
     """One item per open case still to move (for a rename: still without this rename's event)."""
-    from xietong.directory.service.reorganisation.cases import case_target, pending
-
     ids = pending(session, resolved)
     if not ids:
         return []
@@ -378,7 +397,3 @@ def _blocker(session: Session, resolved: Resolved, case_id: int, target: str) ->
         if member is not None and goes != target:
             return REFUSED, f"待办“{t.name}”的办理人{t.person}不随办件划入“{resolved.names[target]}”"
     return None
-
-
-def describe(kind: Kind) -> str:
-    return KIND_LABELS[kind]
