@@ -4,6 +4,7 @@ refusal of an incomplete split with its reasons and no 执行 button, then the e
 from __future__ import annotations
 
 import re
+from html import unescape
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -23,6 +24,13 @@ def _form(client: TestClient, **fields: str) -> dict[str, str]:
     found = CSRF.search(page.text)
     assert found
     return {"csrf_token": found.group(1), **fields}
+
+
+def _execute_form(html: str) -> dict[str, str]:
+    found = re.search(r'<form method="post" action="/admin/directory/reorganisation">(.*?)</form>', html, re.S)
+    assert found, "the plan offers 确认执行"
+    return {name: unescape(value) for name, value in re.findall(
+        r'<input type="hidden" name="(\w+)" value="([^"]*)">', found.group(1))}
 
 
 def test_only_directory_administrators_open_the_page(api: Api) -> None:
@@ -58,7 +66,9 @@ def test_preview_refuse_then_execute_a_merge_on_the_page(api: Api) -> None:
     with read_only(api.app.state.engine) as session:
         assert session.scalar(select(Unit.id).where(Unit.code == new_code)) is None
 
-    done = admin.post("/admin/directory/reorganisation", data=merge)
+    carried = _execute_form(plan.text)  # what the 确认执行 button posts: the same spec, carried in the form
+    assert carried["units"] == merge["units"] and carried["successor_name"] == "综合编制办公室"
+    done = admin.post("/admin/directory/reorganisation", data=carried)
     assert done.status_code == 200 and "执行结果" in done.text and "全部完成" in done.text
     with read_only(api.app.state.engine) as session:
         merged = session.scalars(select(Unit).where(Unit.code == new_code)).one()
