@@ -96,3 +96,37 @@ def test_a_case_accepted_in_time_gets_no_warning(session: Session, city: City, h
     fire_timers(session, now=MONDAY + timedelta(days=14))
     session.refresh(timer)
     assert timer.state == "done" and _warnings(session, case_id) == []
+
+
+def test_once_the_one_notice_was_given_neither_window_nor_warning_applies(session: Session, city: City) -> None:
+    """§32 allows one 一次性补正告知: after it and the resubmission the case waits for acceptance again, with its
+    first submission time, but the window is spent — no deadline on the case, no warning when the timer fires."""
+    from xietong.documents.service import supplement_window, supplement_windows
+
+    case_id = _submitted(session, city)
+    handler, applicant = city.principal(session, "staffing"), city.principal(session, "office")
+    window = supplement_window(session, principal=handler, case_id=case_id, now=MONDAY)
+    assert window is not None and not window.passed and window.days_left == 5  # Tue 5 … Mon 11
+    items = [{"field": "title", "note": "请写明增加编制的理由"}]
+    service.request_supplement(session, principal=handler, case_id=case_id, items=items,
+                               now=MONDAY + timedelta(hours=1))
+    service.resubmit_case(session, principal=applicant, case_id=case_id, form={"title": "申请增加编制（补正）"},
+                          now=MONDAY + timedelta(hours=2))
+    assert service_status(session, case_id) == "submitted"
+    assert supplement_window(session, principal=handler, case_id=case_id, now=MONDAY) is None
+    assert supplement_windows(session, cases=[(case_id, MONDAY)], now=MONDAY) == {}
+    timer = _timer(session, case_id)
+    fire_at = timer.fire_at.replace(tzinfo=UTC) if timer.fire_at.tzinfo is None else timer.fire_at
+    fire_timers(session, now=fire_at + timedelta(minutes=1))
+    assert _warnings(session, case_id) == []
+    session.refresh(timer)
+    assert timer.state == "done"
+
+
+def service_status(session: Session, case_id: int) -> str:
+    from xietong.cases.models import Case
+
+    case = session.get(Case, case_id)
+    assert case is not None
+    session.refresh(case)
+    return case.status

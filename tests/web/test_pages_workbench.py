@@ -93,3 +93,26 @@ def test_an_order_is_answered_by_the_unit_and_closed_by_the_supervisor_on_the_ca
     assert supervisor.post(f"/cases/{case_id}/actions/close_order?order={order}").status_code == 204
     assert "已办结" in supervisor.get(f"/cases/{case_id}", headers={"HX-Request": ""}).text
     assert unit.get(f"/cases/{case_id}/actions/answer?order={order}").status_code == 404  # closed: no longer offered
+
+
+def _incoming_row(html: str, case_id: int) -> str:
+    found = re.search(rf'<li class="item card-\w+">\s*<a href="/cases/{case_id}">(.*?)</li>', html, re.S)
+    assert found, "the case is listed under 待受理"
+    return found.group(1)
+
+
+def test_incoming_applications_show_the_32_window_until_the_one_notice_is_given(api: Api) -> None:
+    applicant = api.login("finance.clerk.0")
+    case_id = submit(applicant, api, title="待受理的申请")["id"]
+    page = page_login(api, "staffing.clerk.0", htmx=False)
+    row = _incoming_row(page.get("/workbench?tab=incoming").text, case_id)
+    assert re.search(r'class="cardtag yellow supplement-window">(补正告知剩 \d+ 个工作日|今日为补正告知最后期限)<', row)
+
+    handler = api.login("staffing.clerk.0")
+    asked = handler.post(f"/api/v1/cases/{case_id}/supplement",
+                         json={"items": [{"field": "title", "note": "请写明理由"}], "reason": "材料不全"})
+    assert asked.status_code == 201, asked.text
+    again = applicant.post(f"/api/v1/cases/{case_id}/resubmit", json={"form": {"title": "待受理的申请（补正）"}})
+    assert again.status_code == 200, again.text
+    row = _incoming_row(page.get("/workbench?tab=incoming").text, case_id)  # waiting again, the window spent
+    assert "supplement-window" not in row and "补正告知" not in row

@@ -11,6 +11,7 @@ from xietong.catalog.codes import next_local_matter_code
 from xietong.catalog.forms import FormSchemaError, check_file_fields, parse_form_schema, parse_materials
 from xietong.catalog.models import BaseMatter, DraftProcess, LocalMatter, MatterVersion, ProcessDefinition
 from xietong.db.base import utcnow
+from xietong.directory.models import Unit
 from xietong.engine.definition import compile_process, definition_digest
 from xietong.errors import Conflict, FieldProblem, InvalidInput, NotFound
 
@@ -50,6 +51,7 @@ def create_local_matter(
     name: str | None = None,
 ) -> LocalMatter:
     """Implement a base matter in a region by a handling unit (实施清单); the code follows catalog/codes.py."""
+    _require_active_unit(session, handling_unit_id)
     if not code:
         code = next_local_matter_code(
             session, base_code=base.code, region_id=region_id, handling_unit_id=handling_unit_id
@@ -144,6 +146,9 @@ def publish_version(session: Session, *, version_id: int) -> MatterVersion:
         raise NotFound(code="version_not_found", detail="事项版本不存在")
     if version.status != "draft":
         raise Conflict(code="version_not_draft", detail="只有草稿版本可以发布")
+    local = session.get(LocalMatter, version.local_matter_id)
+    assert local is not None
+    _require_active_unit(session, local.handling_unit_id)
     if session.get(DraftProcess, version_id) is not None:  # the designer saved a process that does not validate
         raise InvalidInput(code="version_not_publishable",
                            detail="草稿的流程设计还有问题，修改并保存通过校验后才能发布")
@@ -157,6 +162,13 @@ def publish_version(session: Session, *, version_id: int) -> MatterVersion:
     session.execute(update(LocalMatter).where(LocalMatter.id == version.local_matter_id).values(status="published"))
     session.flush()
     return version
+
+
+def _require_active_unit(session: Session, unit_id: int) -> None:
+    """A retired unit (停用, or merged away in a 机构改革) gets no new matter and no new published version."""
+    unit = session.get(Unit, unit_id)
+    if unit is not None and not unit.active:
+        raise Conflict(code="unit_inactive", detail=f"承办单位“{unit.name}”已停用，不能为其新增或发布事项")
 
 
 def retire_matter(session: Session, *, local_matter_id: int) -> LocalMatter:

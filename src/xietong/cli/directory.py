@@ -1,4 +1,5 @@
-"""``xietong directory``: import and export the unit and people libraries as .xlsx (``directory/xlsx.py``).
+"""``xietong directory``: import and export the unit and people libraries as .xlsx (``directory/xlsx.py``), and
+机构改革 (``reorganise``: a plan as a table, ``--yes`` to carry it out with a progress bar over the open cases).
 
 An import is all or nothing: every bad row is printed (row number and reason) and the command exits non-zero
 with nothing written; a good file is written in one transaction behind a progress bar.
@@ -11,12 +12,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
+from rich.table import Table
 from sqlalchemy.orm import Session
 
 from xietong.cli import app
 from xietong.cli.common import database, out, progress_bar, read_input, reported
 from xietong.db.session import read_only, unit_of_work
 from xietong.directory import xlsx
+from xietong.directory.service import reorganisation as reorg
+from xietong.errors import InvalidInput
+from xietong.security.audit import record
+from xietong.security.principal import SYSTEM_PRINCIPAL
+from xietong.validation import problems_from
 
 directory_app = typer.Typer(help="单位库与人员库：.xlsx 导入导出 (units and people)", no_args_is_help=True)
 app.add_typer(directory_app, name="directory")
@@ -75,3 +83,68 @@ def _export(output: Path, force: bool, exporter: Callable[[Session], bytes]) -> 
     temp.write_bytes(data)
     temp.replace(output)
     console.print(f"[green]已导出[/green]：{output}（{len(data) / 1024:.1f} KB）")
+
+
+SpecFile = Annotated[Path, typer.Argument(help="改革方案 JSON 文件（格式见 docs/reorganisation.md）", exists=True,
+                                          dir_okay=False, readable=True)]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="确认执行；不加则只预览方案")]
+
+
+@directory_app.command("reorganise", help="机构改革：单位更名、合并或拆分（先预览，加 --yes 执行）")
+def reorganise(file: SpecFile, yes: Yes = False) -> None:
+    """Print the plan as a table; with --yes carry it out (the directory part, then each open case) and print the
+    per-item log. Run it again to finish cases that failed."""
+    console = out()
+    with reported():
+        try:
+            spec = reorg.ReorganisationIn.model_validate_json(read_input(file))
+        except ValidationError as exc:
+            raise InvalidInput(code="reorganisation_invalid", detail="改革方案文件有误",
+                               errors=problems_from(exc.errors())) from None
+        with database() as engine:
+            with read_only(engine) as session:
+                plan = reorg.plan(session, principal=SYSTEM_PRINCIPAL, spec=spec)
+            console.print(_plan_table(plan))
+            if plan.refused:
+                raise InvalidInput(code="reorganisation_refused",
+                                   detail=f"改革方案有 {len(plan.refused)} 项无法办理，请先补全或修改方案")
+            if not yes:
+                console.print("以上为预览，未作任何修改；确认无误后加 --yes 执行。")
+                return
+            with progress_bar() as progress:
+                task = progress.add_task("迁移在办办件", total=None)
+
+                def advance(done: int, total: int) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                log = reorg.execute(lambda: unit_of_work(engine), principal=SYSTEM_PRINCIPAL, spec=spec,
+                                    progress=advance)
+            with unit_of_work(engine) as session:
+                record(session, SYSTEM_PRINCIPAL, "directory.reorganised", target_kind="reorganisation",
+                       target_id=log.key, detail=_audit_detail(spec, log))
+    failed = log.failed
+    cases = [o for o in log.items if o.kind == "case"]
+    for outcome in failed:
+        console.print(f"[red]未完成[/red] {outcome.label}：{outcome.detail}", highlight=False)
+    rest = f"，{len(failed)} 件未完成，可再次执行本命令继续" if failed else ""
+    console.print(f"[green]执行完成[/green]：单位调整 {len(log.items) - len(cases)} 项，办件迁移 "
+                  f"{len(cases) - len(failed)} 件{rest}")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _plan_table(plan: reorg.Plan) -> Table:
+    title = f"{reorg.KIND_LABELS[plan.kind]}方案" + ("（单位调整已完成，剩余在办办件）" if plan.done_at else "")
+    table = Table("类别", "对象", "办理", "状态", "说明", title=title, header_style="bold")
+    for item in plan.items:
+        state = reorg.STATE_LABELS[item.state]
+        table.add_row(reorg.ITEM_LABELS[item.kind], item.label, item.action,
+                      state if item.state == "moves" else f"[red]{state}[/red]", item.reason or "")
+    return table
+
+
+def _audit_detail(spec: reorg.ReorganisationIn, log: reorg.Log) -> dict[str, object]:
+    cases = [o for o in log.items if o.kind == "case"]
+    return {"kind": spec.kind.value, "units": spec.units, "reason": spec.reason,
+            "directory_items": len(log.items) - len(cases), "cases_moved": sum(o.ok for o in cases),
+            "cases_failed": [{"id": o.id, "code": o.code, "detail": o.detail} for o in log.failed]}

@@ -108,3 +108,24 @@ class Delegation(Base):
     ends_at: Mapped[datetime]
     reason: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UnitLineage(Base):
+    """机构改革: one edge from a unit before a reorganisation to a unit after it (a rename is an edge to itself).
+
+    The names at the time are kept with the edge, so a renamed unit's earlier names stay in history; a retired
+    predecessor keeps its own row (inactive). ``reorganisation`` groups the edges of one operation.
+    """
+
+    __tablename__ = "unit_lineage"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    reorganisation: Mapped[str] = mapped_column(String(32), index=True)
+    predecessor_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    successor_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # merge | split | rename
+    predecessor_name: Mapped[str] = mapped_column(String(200))
+    successor_name: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    reason: Mapped[str] = mapped_column(String(500))
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))

@@ -14,16 +14,19 @@ from xietong.cases.enums import STATUS_LABELS, CaseStatus
 from xietong.cases.models import Case
 from xietong.cases.queries import readable_case
 from xietong.catalog.models import LocalMatter
+from xietong.clock.due import remaining_working_days
 from xietong.db.base import utcnow
 from xietong.directory.models import Person, Region, Unit
 from xietong.documents.issue import supplement_notice_due, template_for
 from xietong.documents.kinds import KINDS, REMEDIES
 from xietong.documents.models import Document, DocumentTemplate
 from xietong.documents.render import check_template, render
+from xietong.documents.warning import notice_given
 from xietong.engine.models import Task
 from xietong.errors import Forbidden, InvalidInput, NotFound
 from xietong.security.permissions import may_administer
 from xietong.security.principal import Principal
+from xietong.system.calendar import work_calendar
 
 OUTCOMES = {"approve": "同意", "deny": "不同意"}
 ENDINGS = {"returned": "退回", "transferred": "转办"}
@@ -35,6 +38,7 @@ class SupplementWindow:
 
     due_at: datetime
     passed: bool
+    days_left: int = 0  # working days after today through the deadline's day: 0 on the last day
 
 
 def case_documents(session: Session, *, principal: Principal, case_id: int) -> list[Document]:
@@ -61,8 +65,22 @@ def supplement_window(
     case = readable_case(session, principal, case_id)
     if case.status != CaseStatus.SUBMITTED.value or case.submitted_at is None:
         return None
-    due = supplement_notice_due(case.submitted_at, session, tz)
-    return SupplementWindow(due, (now or utcnow()) > due)
+    return supplement_windows(session, cases=[(case.id, case.submitted_at)], tz=tz, now=now).get(case.id)
+
+
+def supplement_windows(
+    session: Session, *, cases: list[tuple[int, datetime]], tz: str = "Asia/Shanghai", now: datetime | None = None
+) -> dict[int, SupplementWindow]:
+    """The §32 windows of submitted cases (id, submitted_at) the caller may read; none once the notice was given."""
+    given = notice_given(session, [case_id for case_id, _ in cases])
+    calendar = work_calendar(session.connection(), tz)
+    now = now or utcnow()
+    windows = {}
+    for case_id, submitted_at in cases:
+        if case_id not in given:
+            due = supplement_notice_due(submitted_at, session, tz)
+            windows[case_id] = SupplementWindow(due, now > due, max(remaining_working_days(now, due, calendar), 0))
+    return windows
 
 
 def approval_sheet(

@@ -17,7 +17,7 @@ from sqlalchemy import Row, insert, select
 from sqlalchemy.orm import Session
 
 from xietong.cases.enums import CaseStatus
-from xietong.cases.models import Case, Notification
+from xietong.cases.models import Case, Event, Notification
 from xietong.cases.service.common import lock_case
 from xietong.clock.due import due_at
 from xietong.directory.models import Membership, Person
@@ -43,11 +43,24 @@ def arm_warning(session: Session, *, case_id: int, submitted_at: datetime, tz: s
                                                             tz=tz)])
 
 
+def notice_given(session: Session, case_ids: list[int]) -> set[int]:
+    """The cases among ``case_ids`` that already had their one §32 notice (a ``case.supplement_requested``).
+
+    After a 补正 before acceptance and the resubmission the case is ``submitted`` again with its first
+    ``submitted_at``; §32 allows one notice, so neither the window nor the warning applies to it any more.
+    """
+    if not case_ids:
+        return set()
+    return set(session.scalars(
+        select(Event.case_id).where(Event.case_id.in_(case_ids), Event.type == "case.supplement_requested")
+        .distinct()))
+
+
 @handles(SUPPLEMENT_WARNING)
 def supplement_warning(session: Session, timer: Row[Any], now: datetime) -> None:
     """Notify every active member of the handling unit while the case still waits for acceptance."""
     row = lock_case(session, timer.case_id)
-    if row["status"] != CaseStatus.SUBMITTED.value:
+    if row["status"] != CaseStatus.SUBMITTED.value or notice_given(session, [timer.case_id]):
         return
     case = session.get(Case, timer.case_id)
     if case is None or case.submitted_at is None:

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, and_, bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
 from xietong.db import fastpath
-from xietong.directory.models import Delegation, Membership, Person, Post, Unit
+from xietong.directory.models import Delegation, Membership, Person, Post, Unit, UnitLineage
 from xietong.engine.definition import CompiledProcess
 from xietong.engine.errors import RoutingError
 from xietong.engine.expressions import ExpressionError, evaluate_list
@@ -52,7 +52,11 @@ _FUNCTION_UNIT = select(UNIT.c.id).where(
     UNIT.c.parent_id.is_(None),
     UNIT.c.active.is_(True),
 ).limit(1)
-_FIXED_UNIT = select(UNIT.c.id).where(UNIT.c.code == bindparam("b_code")).limit(1)
+_FIXED_UNIT = select(UNIT.c.id, UNIT.c.active).where(UNIT.c.code == bindparam("b_code")).limit(1)
+LINEAGE = UnitLineage.__table__
+# A process names a unit by code; once that unit is merged away (机构改革) its work goes to the successor.
+_MERGED_INTO = select(LINEAGE.c.successor_id).where(
+    LINEAGE.c.predecessor_id == bindparam("b_unit"), LINEAGE.c.kind == "merge").order_by(LINEAGE.c.id.desc()).limit(1)
 _POST = select(POST.c.id).where(POST.c.unit_id == bindparam("b_unit"), POST.c.code == bindparam("b_code"))
 
 
@@ -200,7 +204,7 @@ class DirectoryAssigner:
             ):
                 memo[("function", region_id, function)] = unit_id
             if unit_code in unit_codes:
-                memo[("unit", unit_code)] = unit_id
+                memo[("unit", unit_code)] = unit_id if active else self._merged_into(unit_id)
             for code in codes:
                 memo.setdefault(("post", unit_id, code), None)
             if post_id is not None and memo[("post", unit_id, post_code)] is None:
@@ -222,10 +226,26 @@ class DirectoryAssigner:
         else:
             raise RoutingError(code="assignment_failed", detail="不支持的单位引用")
         if key not in self._memo:
-            self._memo[key] = self._execute(query, params).scalar()
+            found = self._execute(query, params).first()
+            if found is not None and len(found) > 1 and not found[1]:
+                self._memo[key] = self._merged_into(found[0])
+            else:
+                self._memo[key] = found[0] if found is not None else None
         if self._memo[key] is None:
             raise RoutingError(code="no_assignee", detail=f"找不到{what}")
         return int(self._memo[key])
+
+    def _merged_into(self, unit_id: int) -> int | None:
+        """The active unit a retired one was merged into, following merges (None: retired without successor)."""
+        seen = {unit_id}
+        while (successor := self._execute(_MERGED_INTO, {"b_unit": unit_id}).scalar()) is not None:
+            if successor in seen:
+                return None
+            unit_id = successor
+            seen.add(unit_id)
+            if self._execute(select(UNIT.c.active).where(UNIT.c.id == unit_id), {}).scalar():
+                return unit_id
+        return None
 
     def _post(self, unit_id: int, code: str) -> int:
         key = ("post", unit_id, code)

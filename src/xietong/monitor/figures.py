@@ -11,11 +11,12 @@ from xietong.cases.models import Case
 from xietong.catalog.models import LocalMatter, MatterVersion
 from xietong.db.base import utcnow
 from xietong.directory.models import Region, Unit
+from xietong.directory.service.reorganisation.lineage import successor_map
 from xietong.monitor.access import monitor_scope
 from xietong.monitor.filters import Filters
 from xietong.monitor.measures import MEASURES, Window
 from xietong.monitor.schemas import Count, DayFigures, Figures, Ranking, RankRow, Rate, SpeedUp
-from xietong.monitor.tallies import Tally, median_days, tallies
+from xietong.monitor.tallies import Tally, fold, median_days, tallies
 from xietong.security.principal import Principal
 
 #: (key, label, numerator figure, denominator figure)
@@ -84,13 +85,23 @@ RANK_KEYS = frozenset({"submitted", "concluded", "on_time", "overdue_now", "red_
 
 
 def ranking(
-    session: Session, *, principal: Principal, filters: Filters, by: str = "unit", now: datetime | None = None
+    session: Session, *, principal: Principal, filters: Filters, by: str = "unit", now: datetime | None = None,
+    fold_reorganised: bool = False,
 ) -> Ranking:
-    """Units (by handling unit) or regions ranked: on-time rate first, then fewer overdue, then more concluded."""
+    """Units (by handling unit) or regions ranked: on-time rate first, then fewer overdue, then more concluded.
+
+    ``fold_reorganised`` (units only) shows the units merged away in a 机构改革 within their successor
+    (按改革后单位合并); without it every historical unit keeps its own row."""
     scope, window = monitor_scope(principal), window_of(filters, now)
     group = Case.handling_unit_id if by == "unit" else Case.region_id
     groups = tallies(session, scope=scope, filters=filters, window=window, group=group, keys=RANK_KEYS)
-    names = _names(session, by, [k for k in groups if k is not None])
+    folded: dict[int, list[int]] = {}
+    if fold_reorganised and by == "unit":
+        successors = {k: v for k, v in successor_map(session).items() if k in groups}
+        for predecessor, successor in successors.items():
+            folded.setdefault(successor, []).append(predecessor)
+        groups = fold(groups, successors)
+    names = _names(session, by, [k for k in groups if k is not None] + [p for ps in folded.values() for p in ps])
     rows = []
     for key, tally in groups.items():
         if key is None:
@@ -105,11 +116,13 @@ def ranking(
             average_days=ratio(tally.sums.get("days_sum", 0), days),
             actual_speed_up=actual_speed_up(tally).value,
             satisfaction=ratio(tally.count("satisfied"), tally.count("rated")), rated=tally.count("rated"),
+            folded=[names.get(p, (str(p), ""))[0] for p in sorted(folded.get(key, []))],
         ))
     rows.sort(key=lambda r: (r.on_time_rate is None, -(r.on_time_rate or 0), r.overdue_now, -r.concluded, r.name))
     for index, row in enumerate(rows, 1):
         row.rank = index
-    return Ranking(filters=filters.described(), as_of=window.now, by=by, rows=rows)
+    return Ranking(filters=filters.described(), as_of=window.now, by=by, rows=rows,
+                   folded=fold_reorganised and by == "unit")
 
 
 def _names(session: Session, by: str, ids: list[int]) -> dict[int, tuple[str, str]]:

@@ -77,6 +77,7 @@ class RankRow(BaseModel):
     actual_speed_up: float | None
     satisfaction: float | None
     rated: int
+    folded: list[str] = []  # 按改革后单位合并: the names of the merged-away units counted in this row
 
 
 class Ranking(BaseModel):
@@ -84,6 +85,7 @@ class Ranking(BaseModel):
     as_of: datetime
     by: str  # unit | region
     rows: list[RankRow]
+    folded: bool = False  # units merged in a 机构改革 shown within their successor
 
 
 class StepRow(BaseModel):

@@ -100,6 +100,21 @@ def tallies(
     return result
 
 
+def fold(groups: dict[int | None, Tally], successors: dict[int, int]) -> dict[int | None, Tally]:
+    """按改革后单位合并: each merged-away unit's tally added into its successor's. Exact, because every count and
+    sum here is additive over cases and a case has one handling unit, so no case is counted in two groups."""
+    out: dict[int | None, Tally] = defaultdict(Tally)
+    for key, tally in groups.items():
+        into = out[successors.get(key, key) if key is not None else None]
+        for k, v in tally.counts.items():
+            into.counts[k] = into.counts.get(k, 0) + v
+        for k, v in tally.sums.items():
+            into.sums[k] = into.sums.get(k, 0) + v
+        into.urges += tally.urges
+        into.supervision_orders += tally.supervision_orders
+    return dict(out)
+
+
 def _head(group: ColumnElement[int] | None) -> list[Any]:
     return [group.label("g")] if group is not None else []
 

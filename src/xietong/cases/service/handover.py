@@ -76,23 +76,28 @@ def transfer_task(
 
 
 def move_task(
-    session: Session, row: Any, to_person_id: int, *, actor: Actor, note: str, now: datetime, tz: str,
-    event: str = "task.transferred",
+    session: Session, row: Any, to_person_id: int | None, *, actor: Actor, note: str, now: datetime, tz: str,
+    event: str = "task.transferred", to_unit: tuple[int, int | None] | None = None,
 ) -> int:
     """End the locked task ``row`` as ``transferred`` and open the same step, with the same due time, for a
-    person of the task's unit; returns the new task's id. The caller has checked who may do it."""
-    [slot] = _slots(session, [to_person_id], prefer_unit=row["task_unit_id"])
-    if slot.unit_id != row["task_unit_id"]:
-        raise Conflict(code="transfer_outside_unit", detail="只能转办给本单位的人员")
+    person of the task's unit; returns the new task's id. The caller has checked who may do it.
+
+    ``to_unit`` (unit id, post id) moves the step to another unit's post instead (机构改革): the person, if
+    any, must belong to that unit; without a person the new task is shared by the post's holders again."""
+    unit_id, post_id = to_unit if to_unit is not None else (row["task_unit_id"], row["task_post_id"])
+    if to_person_id is not None:
+        [slot] = _slots(session, [to_person_id], prefer_unit=unit_id)
+        if slot.unit_id != unit_id:
+            raise Conflict(code="transfer_outside_unit", detail="只能转办给本单位的人员")
     due = session.execute(_TASK_DUE, {"b_id": row["task_id"]}).scalar_one()
     op = Operation(session, row, actor, now, tz)
     ended = end_task(session, row, state="transferred", outcome=None, by=actor.id, opinion=note, now=now, tz=tz)
     run = op.new_run()
     scope = run.scope_by_id(row["task_scope_id"])
-    task = run.open_task(row["task_node_id"], scope, Slot(slot.unit_id, row["task_post_id"], to_person_id),
-                         seq=row["task_seq"])
+    task = run.open_task(row["task_node_id"], scope, Slot(unit_id, post_id, to_person_id), seq=row["task_seq"])
     task.due_at = due
-    op.finish(event, delta={"task_ended": ended, "transferred": {"to": to_person_id}})
+    moved = {"to": to_person_id} if to_unit is None else {"to": to_person_id, "unit_id": unit_id, "post_id": post_id}
+    op.finish(event, delta={"task_ended": ended, "transferred": moved})
     assert task.id is not None
     return task.id
 

@@ -48,6 +48,9 @@ _PUBLISHED_VERSION = (
         LOCAL.c.name,
         REGION.c.code.label("region_code"),
         select(UNIT.c.name).where(UNIT.c.id == bindparam("b_applicant_unit_id")).scalar_subquery().label("applicant"),
+        select(UNIT.c.active).where(UNIT.c.id == bindparam("b_applicant_unit_id")).scalar_subquery()
+        .label("applicant_active"),
+        select(UNIT.c.active).where(UNIT.c.id == LOCAL.c.handling_unit_id).scalar_subquery().label("handling_active"),
     )
     .join(LOCAL, LOCAL.c.id == VERSION.c.local_matter_id)
     .join(REGION, REGION.c.id == LOCAL.c.region_id)
@@ -105,6 +108,8 @@ def submit_case(
     ).first()
     if version is None:
         raise NotFound(code="matter_not_published", detail="该事项不存在或尚未发布，暂不能申请")
+    if not version["handling_active"] or version["applicant_active"] is False:  # retired, e.g. in a 机构改革
+        raise Conflict(code="unit_inactive", detail="申请单位或承办单位已停用，不能提交新的申请")
     cleaned, problems = _check_form(version["form_schema"], form)
     problems += _check_materials(conn, version["materials"], materials or {}, principal)
     if problems:

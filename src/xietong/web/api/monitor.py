@@ -46,10 +46,12 @@ def get_figures(request: Request, principal: CurrentPrincipal, period: Period, r
 @router.get("/ranking", summary="单位或区域排名", response_model=Ranking)
 def get_ranking(request: Request, principal: CurrentPrincipal, period: Period,
                 by: Annotated[Literal["unit", "region"], Query()] = "unit", region_id: Id = None,
-                unit_id: Id = None, local_matter_id: Id = None) -> Ranking:
+                unit_id: Id = None, local_matter_id: Id = None,
+                fold: Annotated[bool, Query(description="按改革后单位合并：被合并的单位计入接续单位")] = False,
+                ) -> Ranking:
     with reading(request) as session:
         filters = _filters(period, region_id, unit_id, local_matter_id)
-        return ranking(session, principal=principal, filters=filters, by=by)
+        return ranking(session, principal=principal, filters=filters, by=by, fold_reorganised=fold)
 
 
 @router.get("/cards", summary="当前黄牌、红牌与逾期在办（按办理单位）", response_model=CardsNow)

@@ -1,7 +1,8 @@
 """单位与人员 administration: the unit tree (only the part this administrator covers) with search, a unit's
 posts and people, creating and editing a person with their memberships (任职: a unit chosen with the unit picker,
 a post of it), the all-or-nothing ``.xlsx`` import of units or people with every bad row listed on the page, and
-the exports. Units and posts themselves are edited in ``admin_units.py``.
+the exports; 机构改革 (merge, split or rename units): the form, its plan item by item, then the per-item log of the
+execution. Units and posts themselves are edited in ``admin_units.py``.
 
 The same checks as ``web/api/directory.py``: ``may_administer_unit(…, "directory", unit)`` over the unit's region
 or subtree; a person is administered by whoever administers one of their units (``may_administer_person``)."""
@@ -12,16 +13,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from xietong.directory import service as directory
 from xietong.directory import xlsx
-from xietong.directory.schemas import PersonOut, UnitNode
-from xietong.errors import DomainError, Forbidden, InvalidInput, TooLarge
+from xietong.directory.schemas import PersonOut, UnitNode, field_problems
+from xietong.directory.service import reorganisation as reorg
+from xietong.errors import DomainError, FieldProblem, Forbidden, InvalidInput, TooLarge
 from xietong.security.masking import people_for
 from xietong.security.permissions import may_administer, may_administer_person, may_administer_unit
 from xietong.security.principal import Principal
-from xietong.web.deps import audit, reading, writing
+from xietong.web.deps import audit, reading, settings_of, writing
 from xietong.web.pages.access import PagePrincipal
 from xietong.web.pages.admin import require_area
 from xietong.web.pages.rendering import render
@@ -125,3 +128,85 @@ def import_directory(request: Request, principal: PagePrincipal, kind: Annotated
     report = {"ok": True, "label": label, "created": summary.created, "updated": summary.updated,
               "file": file.filename}
     return _directory_page(request, principal, import_report=report)
+
+
+# --- 机构改革 -------------------------------------------------------------------------------------------------
+
+MAPPING_KINDS = {"岗位": "posts", "人员": "people", "事项": "matters", "办件": "cases", "下级单位": "units"}
+REORG_FIELDS = ("kind", "units", "reason", "name", "short_name", "successor_code", "successor_name", "successors",
+                "mapping")
+ReorgForm = Annotated[str, Form(max_length=20000)]
+
+
+def _reorg_page(request: Request, form: dict[str, str], *, plan: Any = None, log: Any = None, detail: str = "",
+                problems: list[FieldProblem] | None = None, status: int = 200) -> Response:
+    context = {"form": form, "plan": plan, "log": log, "detail": detail, "problems": problems or [],
+               "kinds": reorg.KIND_LABELS, "items": reorg.ITEM_LABELS, "states": reorg.STATE_LABELS,
+               "mapping_kinds": MAPPING_KINDS}
+    return render(request, "admin/reorganisation.html", context, status_code=status)
+
+
+def _spec(form: dict[str, str]) -> reorg.ReorganisationIn:
+    """The form as a reorganisation spec: units one per line (or separated by spaces or commas), successors as
+    "编码 名称" lines, the split's mapping as "类别 对象 接续单位编码" lines."""
+    mapping: dict[str, dict[str, str]] = {}
+    for number, line in enumerate(form["mapping"].splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 3 or parts[0] not in MAPPING_KINDS:
+            kinds = "、".join(MAPPING_KINDS)
+            raise InvalidInput(code="reorganisation_bad_mapping",
+                               detail=f"划分第 {number} 行应为“类别 对象 接续单位编码”，类别为{kinds}")
+        mapping.setdefault(MAPPING_KINDS[parts[0]], {})[parts[1]] = parts[2]
+    successors = [dict(zip(("code", "name"), line.split(maxsplit=1), strict=False))
+                  for line in form["successors"].splitlines() if line.strip()]
+    data: dict[str, Any] = {"kind": form["kind"], "units": form["units"].replace(",", " ").replace("，", " ").split(),
+                            "reason": form["reason"].strip(), "mapping": mapping, "successors": successors}
+    if form["kind"] == "rename":
+        data.update(name=form["name"].strip() or None, short_name=form["short_name"].strip() or None)
+    if form["kind"] == "merge" and form["successor_code"].strip():
+        data["successor"] = {"code": form["successor_code"].strip(), "name": form["successor_name"].strip() or None}
+    return reorg.ReorganisationIn.model_validate(data)
+
+
+def _reorg_form(kind: str, units: str, reason: str, name: str, short_name: str, successor_code: str,
+                successor_name: str, successors: str, mapping: str) -> dict[str, str]:
+    return dict(zip(REORG_FIELDS, (kind, units, reason, name, short_name, successor_code, successor_name, successors,
+                                   mapping), strict=True))
+
+
+@router.get("/admin/directory/reorganisation", include_in_schema=False)
+def reorganisation_page(request: Request, principal: PagePrincipal) -> Response:
+    require_area(principal, "directory")
+    return _reorg_page(request, dict.fromkeys(REORG_FIELDS, "") | {"kind": "merge"})
+
+
+@router.post("/admin/directory/reorganisation/plan", include_in_schema=False)
+@router.post("/admin/directory/reorganisation", include_in_schema=False)
+def reorganise(request: Request, principal: PagePrincipal, kind: ReorgForm = "merge", units: ReorgForm = "",
+               reason: ReorgForm = "", name: ReorgForm = "", short_name: ReorgForm = "", successor_code: ReorgForm = "",
+               successor_name: ReorgForm = "", successors: ReorgForm = "", mapping: ReorgForm = "") -> Response:
+    """预览 (…/plan): the plan, and 执行 only when nothing is refused; 执行: the per-item log."""
+    require_area(principal, "directory")
+    form = _reorg_form(kind, units, reason, name, short_name, successor_code, successor_name, successors, mapping)
+    try:
+        spec = _spec(form)
+        if request.url.path.endswith("/plan"):
+            with reading(request) as session:
+                return _reorg_page(request, form, plan=reorg.plan(session, principal=principal, spec=spec))
+        log = reorg.execute(lambda: writing(request), principal=principal, spec=spec, tz=settings_of(request).timezone)
+        cases = [o for o in log.items if o.kind == "case"]
+        with writing(request) as session:
+            audit(session, request, principal, "directory.reorganised", target_kind="reorganisation",
+                  target_id=log.key, kind=spec.kind.value, units=spec.units, reason=spec.reason,
+                  directory_items=len(log.items) - len(cases), cases_moved=sum(o.ok for o in cases),
+                  cases_failed=[{"id": o.id, "code": o.code, "detail": o.detail} for o in log.failed])
+    except ValidationError as exc:
+        return _reorg_page(request, form, problems=field_problems(exc), detail="输入有误，请按提示修改", status=422)
+    except DomainError as exc:
+        if exc.kind == "forbidden":
+            raise
+        return _reorg_page(request, form, detail=exc.detail, problems=exc.errors,
+                           status=422 if exc.kind == "invalid" else 409)
+    return _reorg_page(request, form, log=log)

@@ -56,18 +56,19 @@ def _filters(request: Request, period: str | None, region: str | None, unit: str
 
 
 def _page(request: Request, principal: Principal, filters: Filters, *, fixed: dict[str, int], title: str,
-          base: str) -> Response:
+          base: str, fold: bool = False) -> Response:
     monitor_scope(principal)  # 403 before anything is read
     now = utcnow()
-    query = query_of(filters, fixed)
+    query = query_of(filters, fixed) | ({"fold": "1"} if fold else {})
     with reading(request) as session:
-        context: dict[str, Any] = dashboard(session, principal=principal, filters=filters, now=now)
+        context: dict[str, Any] = dashboard(session, principal=principal, filters=filters, now=now, fold=fold)
         if not is_htmx(request):
             context["choices"] = choices(session, region_id=filters.region_id, unit_id=filters.unit_id)
     context.update({
         "title": title, "filters": filters, "fixed": fixed, "base": base, "as_of": now,
         "panel_url": f"{base}/panel?{urlencode(query)}", "api_query": urlencode(query_of(filters, {})),
-        "exports": EXPORTS,
+        "exports": EXPORTS, "fold": fold,
+        "fold_url": None if fixed else f"{base}?" + urlencode(query_of(filters, {}) | ({} if fold else {"fold": "1"})),
         "periods": period_suggestions(now.astimezone(ZoneInfo(filters.tz)).date()),
     })
     if is_htmx(request):
@@ -78,9 +79,9 @@ def _page(request: Request, principal: Principal, filters: Filters, *, fixed: di
 @router.get("/monitor", include_in_schema=False)
 @router.get("/monitor/panel", include_in_schema=False)
 def dashboard_page(request: Request, principal: PagePrincipal, period: Text = None, region_id: Text = None,
-                   unit_id: Text = None, local_matter_id: Text = None) -> Response:
+                   unit_id: Text = None, local_matter_id: Text = None, fold: Text = None) -> Response:
     filters = _filters(request, period, region_id, unit_id, local_matter_id, {})
-    return _page(request, principal, filters, fixed={}, title="监管看板", base="/monitor")
+    return _page(request, principal, filters, fixed={}, title="监管看板", base="/monitor", fold=fold == "1")
 
 
 @router.get("/monitor/units/{unit_id}", include_in_schema=False)

@@ -95,11 +95,12 @@ def _tiles(made: Figures, filters: Filters) -> list[Tile]:
     return tiles
 
 
-def dashboard(session: Session, *, principal: Principal, filters: Filters, now: datetime | None = None
-              ) -> dict[str, Any]:
-    """Everything the dashboard panel shows for these filters, and the charts' data."""
+def dashboard(session: Session, *, principal: Principal, filters: Filters, now: datetime | None = None,
+              fold: bool = False) -> dict[str, Any]:
+    """Everything the dashboard panel shows for these filters, and the charts' data; ``fold`` shows the units
+    merged away in a 机构改革 within their successor (按改革后单位合并)."""
     made = figures(session, principal=principal, filters=filters, now=now)
-    units = ranking(session, principal=principal, filters=filters, by="unit", now=now)
+    units = ranking(session, principal=principal, filters=filters, by="unit", now=now, fold_reorganised=fold)
     regions = ranking(session, principal=principal, filters=filters, by="region", now=now)
     steps = bottlenecks(session, principal=principal, filters=filters, limit=TOP_STEPS, now=now)
     cards = cards_now(session, principal=principal, filters=filters, now=now)

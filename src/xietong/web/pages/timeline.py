@@ -19,6 +19,7 @@ LABELS = {
     "case.concluded": "办结", "case.archived": "归档", "case.card_yellow": "亮黄牌", "case.card_red": "亮红牌",
     "case.urged": "催办", "case.supervision_ordered": "督办", "case.copied": "抄送", "case.rated": "评价",
     "case.result_sealed": "办结文书盖章", "case.archive_transferred": "移交电子档案",
+    "case.reorganised": "机构改革", "task.reorganised": "机构改革转移待办", "task.delegated": "委派",
 }
 OUTCOMES = {"approve": "同意", "deny": "不同意", "return": "退回"}
 RESULTS = {"granted": "准予", "denied": "不予"}
@@ -58,6 +59,9 @@ def _entry(event: EventOut, step_names: dict[str, str]) -> Entry:
             lines.append(f"{label}：{case[key]}")
     lines += [f"补正：{item.get('note')}" for item in (delta.get("supplement") or {}).get("items", [])]
     lines += _notes(delta)
+    reorganised = delta.get("reorganisation") or {}
+    if reorganised.get("to_name"):
+        lines.append(f"现由：{reorganised['to_name']}（{reorganised.get('reason', '')}）")
     return Entry(event.at, LABELS.get(event.type, event.type), event.actor_name or "系统", step, lines)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from xietong.cases import drafts
 from xietong.cases import queries as cases
 from xietong.cases.enums import STATUS_LABELS, CaseStatus
+from xietong.documents.service import supplement_windows
 from xietong.errors import NotFound
 from xietong.oversight import queries as oversight
 from xietong.pagination import Page
@@ -112,16 +113,26 @@ def workbench(request: Request, principal: PagePrincipal, tab: str = "todo", cur
     current, filters, tz = TABS[tab], _filters(request), settings_of(request).timezone
     with reading(request) as session:
         page = current.fetch(session, principal, Ask(cursor=cursor, tz=tz, filters=filters))
+        windows = _windows(session, tab, page, tz)
         if is_htmx(request):  # "加载更多": just the next page of rows
-            return render(request, current.rows, _list_context(tab, page, filters), partial=True)
+            return render(request, current.rows, {**_list_context(tab, page, filters), "windows": windows},
+                          partial=True)
         counts = {key: t.fetch(session, principal, Ask(total=True, tz=tz, limit=1)).total for key, t in TABS.items()}
         saved = drafts.drafts_of(session, person_id=principal.id) if tab == "mine" and principal.id else []
     context = {
         "tabs": TABS, "tab": tab, "counts": counts, **_list_context(tab, page, filters),
         "statuses": [(s.value, STATUS_LABELS[s]) for s in CaseStatus if s is not CaseStatus.DRAFT],
-        "order_states": ORDER_STATES, "drafts": saved,
+        "order_states": ORDER_STATES, "drafts": saved, "windows": windows,
     }
     return render(request, "workbench/index.html", context)
+
+
+def _windows(session: Session, tab: str, page: Page[Any], tz: str) -> dict[int, Any]:
+    """待受理 rows carry the §32 window (the 一次性补正告知 deadline) as the case page does."""
+    if tab != "incoming":
+        return {}
+    cases_in = [(c.id, c.submitted_at) for c in page.items if c.submitted_at is not None]
+    return supplement_windows(session, cases=cases_in, tz=tz)
 
 
 def _list_context(tab: str, page: Page[Any], filters: dict[str, str]) -> dict[str, Any]:
