@@ -19,7 +19,7 @@ def open_session(
     with writing(request) as session:
         outcome = auth.attempt_login(
             session, username=username, password=password, now=utcnow(), idle_minutes=settings.session_idle_minutes,
-            second_factor=second_factor,
+            second_factor=second_factor, break_glass=None if settings.password_login else settings.break_glass,
         )
         action = "auth.login" if outcome.error is None else f"auth.login_refused.{outcome.error.code}"
         who = Principal(kind="person", id=outcome.person_id) if outcome.person_id else None

@@ -27,6 +27,7 @@ from xietong.web.pages import (
     oa,
     workbench,
 )
+from xietong.web.pages import sso as sso_pages
 from xietong.web.pages.rendering import make_templates
 
 ROUTERS = (
@@ -46,6 +47,7 @@ ROUTERS = (
     admin.router,
     admin_directory.router,
     admin_calendar.router,
+    sso_pages.router,
 )
 
 
