@@ -177,6 +177,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/standins/messaging"): PUBLIC,
     ("GET", "/standins/oa"): PUBLIC,
     ("GET", "/standins/province"): PUBLIC,
+    ("GET", "/standins/oidc"): PUBLIC,
     ("POST", "/api/v1/oa/documents"): PUBLIC,
     ("GET", "/api/v1/cases/{case_id}/archive-package"): CASE,
     ("GET", "/api/v1/cases/{case_id}/archive-package.zip"): CASE,
@@ -241,6 +242,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/matters/versions/{version_id}/materials"): ADMIN,
     ("PUT", "/api/v1/matters/versions/{version_id}/process.bpmn"): ADMIN,
     ("PUT", "/api/v1/matters/versions/{version_id}/settings"): ADMIN,
+    # single sign-on (web/pages/sso.py): the way in, before anyone is logged in
+    ("GET", "/sso/login"): PUBLIC, ("GET", "/sso/callback"): PUBLIC, ("GET", "/sso/totp"): PUBLIC,
+    ("POST", "/sso/totp"): PUBLIC, ("GET", "/sso/dingtalk"): PUBLIC, ("POST", "/sso/dingtalk"): PUBLIC,
 }
 
 # sample values for the path parameters that do not name one of A's objects

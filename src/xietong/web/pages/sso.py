@@ -22,13 +22,13 @@ from joserfc.jwk import OctKey
 from joserfc.jwt import JWTClaimsRegistry
 
 from xietong.db.base import utcnow
-from xietong.errors import DomainError, NotFound, Unauthenticated
+from xietong.errors import DomainError, Forbidden, NotFound, Unauthenticated
 from xietong.integrations.messaging import login as messaging_login
 from xietong.integrations.oidc import client as oidc
 from xietong.security import auth, sso
 from xietong.security.auth import LoginOutcome
 from xietong.security.principal import Principal
-from xietong.web.deps import audit, secret_of, settings_of, writing
+from xietong.web.deps import SESSION_COOKIE, audit, authenticate, secret_of, settings_of, writing
 from xietong.web.pages.auth import safe_next
 from xietong.web.pages.rendering import render
 from xietong.web.sessions import set_session_cookie
@@ -72,6 +72,19 @@ def _http(request: Request) -> httpx.Client:
     return httpx.Client(timeout=settings_of(request).outbound_timeout_seconds)
 
 
+def _signed_in(request: Request) -> bool:
+    """A browser already logged in has no log-in to start; a program (a token) never starts one."""
+    if request.headers.get("authorization"):
+        raise Forbidden(code="sso_browser_only", detail="单点登录只能在浏览器中进行；程序请使用 API 令牌")
+    if not request.cookies.get(SESSION_COOKIE):
+        return False
+    try:
+        authenticate(request, csrf_sent="")
+    except DomainError:
+        return False
+    return True
+
+
 def _redirect_uri(request: Request) -> str:
     return settings_of(request).oidc_redirect_uri or str(request.url_for("sso_callback"))
 
@@ -95,6 +108,8 @@ def sso_login(request: Request, next: str = "") -> Response:
     settings = settings_of(request)
     if not oidc.configured(settings):
         raise NotFound(code="sso_not_configured", detail="本系统未配置统一身份认证")
+    if _signed_in(request):  # already logged in (like /login)
+        return RedirectResponse(safe_next(next), status_code=303)
     attempt = oidc.new_attempt()
     try:
         with _http(request) as client:
@@ -205,10 +220,14 @@ def totp_submit(request: Request, totp_code: Annotated[str, Form(max_length=20)]
 
 
 @router.get("/dingtalk", include_in_schema=False)
-def dingtalk_page(request: Request, authCode: str = "", next: str = "") -> Response:  # the JS API's name for it
+def dingtalk_page(
+    request: Request, authCode: str = "", next: str = ""  # the JS API's name for it
+) -> Response:
     settings = settings_of(request)
     if not messaging_login.configured(settings):
         raise NotFound(code="sso_not_configured", detail="本系统未配置浙政钉免登")
+    if _signed_in(request):  # the app's entry page opened again within a live session
+        return RedirectResponse(safe_next(next), status_code=303)
     demo_url = f"{settings.messaging_url}/demo/authcode?redirect_uri=/sso/dingtalk" if settings.demo else ""
     return render(request, "auth/dingtalk.html", {
         "code": authCode[:200], "next": safe_next(next), "corp_id": settings.messaging_corp_id or "",
