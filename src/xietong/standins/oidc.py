@@ -80,7 +80,7 @@ def _demo_people() -> dict[str, str]:
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(
         f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"></head>'
         f"<body><main><h1>{escape(title)}</h1>{body}</main></body></html>", status_code=status,
     )
 
@@ -93,7 +93,8 @@ def make_app(state: Provider | None = None) -> FastAPI:
     app.state.provider = s
 
     def issuer(request: Request) -> str:
-        return str(request.base_url).rstrip("/")
+        """This provider's URL: where it is served, under the mount path when the demo mounts it."""
+        return str(request.base_url.replace(path=request.scope.get("root_path", ""))).rstrip("/")
 
     def refuse(error: str, description: str, status: int = 400) -> JSONResponse:
         with s.lock:
