@@ -20,9 +20,10 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 from joserfc.jwt import JWTClaimsRegistry
+from sqlalchemy.exc import IntegrityError
 
 from xietong.db.base import utcnow
-from xietong.errors import DomainError, Forbidden, NotFound, Unauthenticated
+from xietong.errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated
 from xietong.integrations.messaging import login as messaging_login
 from xietong.integrations.oidc import client as oidc
 from xietong.security import auth, sso
@@ -36,7 +37,7 @@ from xietong.web.sessions import set_session_cookie
 router = APIRouter(prefix="/sso")
 ATTEMPT_COOKIE, SECOND_COOKIE = "xt_sso", "xt_sso_totp"
 ATTEMPT_SECONDS, SECOND_SECONDS = 600, 300
-STATUS = {"forbidden": 403, "unauthenticated": 401, "unavailable": 503, "not_found": 404}
+STATUS = {"forbidden": 403, "unauthenticated": 401, "unavailable": 503, "not_found": 404, "conflict": 409}
 
 
 def _key(request: Request) -> OctKey:
@@ -173,6 +174,9 @@ def _log_in(request: Request, identity: sso.OutsideIdentity, *, method: str, nex
                       **facts)
     except DomainError as exc:
         return _refused(request, exc, **facts)
+    except IntegrityError:  # the same identity's first log-in in two tabs at once: the other one linked it
+        raced = Conflict(code="sso_link_race", detail="同一账号正在另一处完成首次登录，请重新登录")
+        return _refused(request, raced, **facts)
     if outcome is None:
         response = RedirectResponse("/sso/totp", status_code=303)
         second = _sign(request, "totp", {"person_id": resolved.person_id, "method": method,
