@@ -1,7 +1,9 @@
 """Single sign-on in a real browser at desktop (1280×800) and phone (375×740) size, against the OpenID provider
 stand-in the demo server mounts itself (``/standins/oidc``): the log-in page offers 统一身份认证登录, the provider's
 form takes an employee code, the callback lands on the workbench logged in as that person — no CSP violation, no
-script error, no sideways scrolling. Screenshots go to docs/screenshots/{desktop,phone}-sso-login.png."""
+script error, no sideways scrolling. Inside the messaging app (phone), the 免登 page takes the code the messaging
+stand-in hands out in place of the app's JS API and its script posts it by itself. Screenshots go to
+docs/screenshots/{desktop,phone}-sso-login.png and phone-sso-dingtalk.png."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import pytest
 from tests.web.browser import SCREENSHOTS, VIEWPORTS, chromium, served
 from tests.web.conftest import Api
 from xietong.config import Settings
-from xietong.standins import oidc
+from xietong.standins import messaging, oidc
 from xietong.web.app import create_app
 
 pytestmark = [pytest.mark.committed]
@@ -24,7 +26,8 @@ def site(api: Api, settings: Settings) -> Iterator[str]:
     app = create_app(settings.model_copy(update={"demo": True}))
     with served(app) as base:
         # the demo points the adapters at its own port, known only now that it is served
-        app.state.settings = app.state.settings.model_copy(update=oidc.settings_for(f"{base}/standins/oidc"))
+        app.state.settings = app.state.settings.model_copy(update={
+            **oidc.settings_for(f"{base}/standins/oidc"), **messaging.settings_for(f"{base}/standins/messaging")})
         yield base
     app.state.engine.dispose()
 
@@ -88,4 +91,27 @@ def test_a_code_matching_nobody_gets_the_chinese_refusal(site: str, browser: Any
     assert "没有工号为 E-NOBODY-0000 的人员" in page.locator("#sso-error").inner_text()
     assert page.locator("#sso-error").get_attribute("data-code") == "sso_no_person"
     _fits(page, "phone")
+    context.close()
+
+
+def test_mian_deng_in_the_messaging_app_on_a_phone(site: str, browser: Any, api: Api) -> None:
+    person = api.city.people["staffing.clerk.0"]
+    context = browser.new_context(viewport=VIEWPORTS["phone"], locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(site + "/sso/dingtalk?next=/notifications")
+    assert "请在浙政钉应用内打开本页" in page.locator("#dingtalk-status").inner_text()
+    _fits(page, "phone")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "phone-sso-dingtalk.png"))
+    with page.expect_navigation():
+        page.locator("#dingtalk-demo").click()
+    page.get_by_label("工号").fill(person.employee_code)
+    # the stand-in sends the browser back with ?authCode=…; dingtalk.js posts it without a click
+    with page.expect_navigation(url=f"{site}/workbench"):
+        page.get_by_role("button", name="获取免登码").click()
+    assert page.locator(".me .who").inner_text() == person.name
+    assert not errors, errors
     context.close()

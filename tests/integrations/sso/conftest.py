@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import Engine, select
 
 from tests.web.browser import served
@@ -32,6 +33,7 @@ class Sso:
     settings: Settings
     engine: Engine
     api: Api
+    app: FastAPI
     browsers: list[httpx.Client] = field(default_factory=list)
 
     def browser(self) -> httpx.Client:
@@ -83,7 +85,7 @@ def sso(api: Api, settings: Settings, db_engine: Engine) -> Iterator[Sso]:  # no
     app.state.settings = pointed  # demo mode pointed the adapters at mounted stand-ins: these are on their own ports
     with served(app) as base:
         provider.clients[oidc.CLIENT_ID].redirect_uris = (f"{base}/sso/callback",)
-        world = Sso(provider, idp, messaging, platform, base, pointed, db_engine, api)
+        world = Sso(provider, idp, messaging, platform, base, pointed, db_engine, api, app)
         yield world
         for browser in world.browsers:
             browser.close()

@@ -20,7 +20,7 @@ from xietong.directory.models import Person
 from xietong.errors import Unavailable
 from xietong.integrations.oidc import client as oidc_client
 from xietong.security import totp
-from xietong.security.models import Credential, SecondFactor, SsoLink
+from xietong.security.models import Credential, SecondFactor, SsoLink, WebSession
 from xietong.standins.oidc import subject_of
 from xietong.web.pages.sso import ATTEMPT_COOKIE
 
@@ -212,3 +212,29 @@ def test_a_wrong_client_secret_is_an_outage_for_people_not_a_crash(fresh: Sso) -
     with httpx.Client() as client, pytest.raises(Unavailable) as refused:
         oidc_client.exchange(client, wrong, attempt=attempt, code=callback["code"], redirect_uri=params["redirect_uri"])
     assert "客户端配置" in refused.value.detail
+
+
+def test_a_trusted_amr_counts_as_the_second_factor(fresh: Sso) -> None:
+    person = fresh.api.city.people["office.section_chief.1"] if "office.section_chief.1" in fresh.api.city.people \
+        else fresh.api.city.people["staffing.leader_in_charge.1"]
+    now = utcnow()
+    with unit_of_work(fresh.engine) as session:
+        secret = totp.begin_enrolment(session, person_id=person.id, username=person.username, now=now).secret
+        totp.confirm_enrolment(session, person_id=person.id, code=pyotp.TOTP(secret).at(now), now=now)
+    fresh.app.state.settings = fresh.settings.model_copy(update={"oidc_trusted_amr": "mfa, hwk"})
+    try:
+        fresh.provider.amr = ["pwd"]  # the provider's own password only: still our code
+        asked = fresh.login(fresh.browser(), person.employee_code)
+        assert asked.status_code == 303 and asked.headers["location"] == "/sso/totp"
+        fresh.provider.amr = ["pwd", "mfa"]
+        browser = fresh.browser()
+        trusted = fresh.login(browser, person.employee_code)
+        assert trusted.status_code == 303 and trusted.headers["location"] == "/workbench"
+        assert fresh.me(browser)["person_id"] == person.id
+        with unit_of_work(fresh.engine) as session:
+            marked = session.scalars(select(WebSession.second_factor_at).where(WebSession.person_id == person.id))
+            assert any(at is not None for at in marked), "the session counts as having given the second factor"
+    finally:
+        fresh.app.state.settings = fresh.settings
+        with unit_of_work(fresh.engine) as session:
+            session.execute(SecondFactor.__table__.delete().where(SecondFactor.person_id == person.id))
