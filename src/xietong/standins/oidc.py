@@ -8,7 +8,8 @@ the one the code was issued for, the PKCE verifier against the ``S256`` challeng
 
 Its "directory" is ``Provider.people`` (employee code → name); the log-in form picks one of them (or takes any
 employee code typed in, as a provider knows people the city's directory may not). Unset, it holds the demo
-city's named log-ins. ``Provider.tamper`` lets a test make the provider misbehave the ways a relying party must
+city's named log-ins. ``Provider.rotate_key()`` replaces the signing key (a new key id) as a provider's rotation does.
+``Provider.tamper`` lets a test make the provider misbehave the ways a relying party must
 catch: claims overridden (``aud``, ``nonce``, ``exp``, ``iss``…), ``sign_with_stranger`` signing with a key not in
 the JWKS, ``corrupt_signature`` flipping the signature's bytes.
 
@@ -63,7 +64,16 @@ class Provider:
     code_claim_in_id_token: bool = True  # False: the employee code only at /userinfo
     amr: list[str] = field(default_factory=lambda: ["pwd"])
     refused: list[str] = field(default_factory=list)  # the error of each refused call, for a test to look at
+    key: RSAKey | None = None  # the signing key, published in the JWKS (made when the app is built)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def rotate_key(self) -> None:
+        """A new signing key with a new key id replaces the old one in the JWKS (as a provider's rotation does)."""
+        self.key = _new_key()
+
+
+def _new_key() -> RSAKey:
+    return RSAKey.generate_key(2048, parameters={"kid": secrets.token_hex(8), "use": "sig", "alg": "RS256"})
 
 
 def subject_of(employee_code: str) -> str:
@@ -87,8 +97,8 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 def make_app(state: Provider | None = None) -> FastAPI:
     s = state or Provider()
-    key = RSAKey.generate_key(2048, parameters={"kid": secrets.token_hex(8), "use": "sig", "alg": "RS256"})
-    stranger = RSAKey.generate_key(2048, parameters={"kid": key.kid})  # same kid, not published
+    s.key = s.key or _new_key()
+    stranger = _new_key()  # signs with the published key's id, never published itself
     app = FastAPI(title="统一身份认证（本地替身）")
     app.state.provider = s
 
@@ -116,7 +126,8 @@ def make_app(state: Provider | None = None) -> FastAPI:
 
     @app.get("/jwks")
     def jwks() -> dict[str, Any]:
-        return {"keys": [key.as_dict(private=False)]}
+        assert s.key is not None
+        return {"keys": [s.key.as_dict(private=False)]}
 
     def check_authorize(params: dict[str, str]) -> HTMLResponse | str | None:
         """An error page (bad client or redirect URI), an error to redirect with, or None."""
@@ -227,6 +238,8 @@ def make_app(state: Provider | None = None) -> FastAPI:
         if not s.code_claim_in_id_token:
             claims.pop("employee_code")
         claims.update(s.tamper)
+        key = s.key
+        assert key is not None
         signer = stranger if s.sign_with_stranger else key
         id_token = jwt.encode({"alg": "RS256", "kid": key.kid}, claims, signer)
         if s.corrupt_signature:

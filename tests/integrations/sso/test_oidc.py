@@ -238,3 +238,12 @@ def test_a_trusted_amr_counts_as_the_second_factor(fresh: Sso) -> None:
         fresh.app.state.settings = fresh.settings
         with unit_of_work(fresh.engine) as session:
             session.execute(SecondFactor.__table__.delete().where(SecondFactor.person_id == person.id))
+
+
+def test_a_rotated_signing_key_is_fetched_once_its_id_shows_up(fresh: Sso) -> None:
+    person = fresh.api.city.people["finance.head.0"]
+    assert fresh.login(fresh.browser(), person.employee_code).status_code == 303  # the JWKS is cached now
+    fresh.provider.rotate_key()
+    browser = fresh.browser()
+    assert fresh.login(browser, person.employee_code).status_code == 303
+    assert fresh.me(browser)["person_id"] == person.id

@@ -1,8 +1,8 @@
 """The OpenID Connect relying party (OpenID Connect Core 1.0, authorization-code flow with PKCE, RFC 7636).
 
 - discovery: ``GET {issuer}/.well-known/openid-configuration`` (its ``issuer`` must equal the configured one)
-  and the provider's JWKS, both cached a few minutes; a token signed by a key id we do not know refetches the
-  JWKS once (the provider rotated its keys);
+  and the provider's JWKS, both cached a few minutes; a token naming a key id the cached JWKS lacks refetches it
+  once (the provider rotated its keys) — a merely bad signature does not, so forged tokens cost no fetch;
 - ``authorization_url``: ``response_type=code``, ``state`` and ``nonce`` (random, 32 bytes), PKCE ``S256``;
 - ``exchange``: ``POST token_endpoint`` with ``grant_type=authorization_code``, the code, ``redirect_uri`` and
   ``code_verifier``, the client authenticated with ``client_secret_basic`` (``client_secret_post`` when that is
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import threading
 import time
@@ -201,19 +202,27 @@ def _token_body(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
+def _key_id(id_token: str) -> str | None:
+    try:
+        header = json.loads(base64.urlsafe_b64decode(id_token.split(".")[0] + "=="))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return kid if isinstance(kid, str) else None
+
+
 def verify_id_token(
     client: httpx.Client, settings: Settings, *, meta: dict[str, Any], id_token: str, nonce: str
 ) -> dict[str, Any]:
     """The ID token's claims, once its signature, issuer, audience, lifetime and nonce check out."""
     bad = _rejected("sso_bad_id_token", "统一身份认证返回的身份令牌无效，请重新登录")
+    keys = _keys(client, meta["jwks_uri"])
+    kid = _key_id(id_token)
+    if kid is not None and kid not in {key.kid for key in keys.keys}:
+        keys = _keys(client, meta["jwks_uri"], fresh=True)  # the provider rotated its keys since we cached them
     try:
-        token = jwt.decode(id_token, _keys(client, meta["jwks_uri"]), algorithms=ALGORITHMS)
-    except JoseError:
-        try:  # an unknown key id: the provider may have rotated its keys since we cached them
-            token = jwt.decode(id_token, _keys(client, meta["jwks_uri"], fresh=True), algorithms=ALGORITHMS)
-        except (JoseError, ValueError) as exc:
-            raise bad from exc
-    except ValueError as exc:
+        token = jwt.decode(id_token, keys, algorithms=ALGORITHMS)
+    except (JoseError, ValueError) as exc:
         raise bad from exc
     claims = dict(token.claims)
     registry = JWTClaimsRegistry(
