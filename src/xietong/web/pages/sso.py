@@ -20,19 +20,16 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 from joserfc.jwt import JWTClaimsRegistry
-from sqlalchemy.exc import IntegrityError
 
 from xietong.db.base import utcnow
-from xietong.errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated
+from xietong.errors import DomainError, Forbidden, NotFound, Unauthenticated
 from xietong.integrations.messaging import login as messaging_login
 from xietong.integrations.oidc import client as oidc
-from xietong.security import auth, sso
-from xietong.security.auth import LoginOutcome
-from xietong.security.principal import Principal
-from xietong.web.deps import SESSION_COOKIE, audit, authenticate, secret_of, settings_of, writing
+from xietong.security import sso
+from xietong.web.deps import SESSION_COOKIE, authenticate, secret_of, settings_of
 from xietong.web.pages.auth import safe_next
 from xietong.web.pages.rendering import render
-from xietong.web.sessions import set_session_cookie
+from xietong.web.sessions import audit_refusal, open_sso_session, set_session_cookie, sso_second_factor
 
 router = APIRouter(prefix="/sso")
 ATTEMPT_COOKIE, SECOND_COOKIE = "xt_sso", "xt_sso_totp"
@@ -90,13 +87,14 @@ def _redirect_uri(request: Request) -> str:
     return settings_of(request).oidc_redirect_uri or str(request.url_for("sso_callback"))
 
 
-def _refused(request: Request, exc: DomainError, *, method: str, person_id: int | None = None,
-             **details: Any) -> Response:
-    """Audit the refusal (its own transaction) and show it in Chinese; never a new account, never a session."""
-    with writing(request) as session:
-        who = Principal(kind="person", id=person_id) if person_id else None
-        audit(session, request, who, f"auth.login_refused.{exc.code}", target_kind="person", target_id=person_id,
-              method=method, **details)
+def _refused(request: Request, exc: DomainError, *, method: str, **details: Any) -> Response:
+    """Audit the refusal (its own transaction) and show it."""
+    audit_refusal(request, exc, method=method, **details)
+    return _refusal_page(request, exc)
+
+
+def _refusal_page(request: Request, exc: DomainError) -> Response:
+    """A refusal in Chinese: never a new account, never a session."""
     response = render(request, "auth/sso_refused.html", {"detail": exc.detail, "code": exc.code},
                       status_code=STATUS.get(exc.kind, 400))
     response.delete_cookie(ATTEMPT_COOKIE, path="/sso")
@@ -150,41 +148,18 @@ def sso_callback(request: Request, code: str = "", state: str = "", error: str =
 
 def _log_in(request: Request, identity: sso.OutsideIdentity, *, method: str, next_: str) -> Response:
     """Link or follow the link, then open the session — or ask for the second factor first."""
-    settings = settings_of(request)
-    trusted = frozenset(v.strip() for v in settings.oidc_trusted_amr.split(",") if v.strip())
-    now = utcnow()
-    facts = {"method": method, "issuer": identity.issuer, "subject": identity.subject,
-             "employee_code": identity.employee_code}
     try:
-        with writing(request) as session:
-            resolved = sso.resolve_person(session, identity=identity, now=now)
-            who = Principal(kind="person", id=resolved.person_id)
-            if resolved.linked:
-                audit(session, request, who, "auth.sso_linked", target_kind="person", target_id=resolved.person_id,
-                      **facts)
-            ask = sso.needs_second_factor(session, person_id=resolved.person_id, identity=identity,
-                                          trusted_amr=trusted if method == "oidc" else frozenset())
-            outcome: LoginOutcome | None = None
-            if not ask:
-                verified_at = now if trusted and trusted.intersection(identity.amr) and method == "oidc" else None
-                outcome = auth.start_session(session, person_id=resolved.person_id, now=now,
-                                                 idle_minutes=settings.session_idle_minutes,
-                                                 second_factor_at=verified_at)
-                audit(session, request, who, "auth.login", target_kind="person", target_id=resolved.person_id,
-                      **facts)
+        opened = open_sso_session(request, identity, method=method)
     except DomainError as exc:
-        return _refused(request, exc, **facts)
-    except IntegrityError:  # the same identity's first log-in in two tabs at once: the other one linked it
-        raced = Conflict(code="sso_link_race", detail="同一账号正在另一处完成首次登录，请重新登录")
-        return _refused(request, raced, **facts)
-    if outcome is None:
+        return _refusal_page(request, exc)  # audited already
+    if opened.outcome is None:
         response = RedirectResponse("/sso/totp", status_code=303)
-        second = _sign(request, "totp", {"person_id": resolved.person_id, "method": method,
+        second = _sign(request, "totp", {"person_id": opened.person_id, "method": method,
                                          "next": safe_next(next_)}, SECOND_SECONDS)
         _set_cookie(response, request, SECOND_COOKIE, second, SECOND_SECONDS)
     else:
         response = RedirectResponse(safe_next(next_), status_code=303)
-        set_session_cookie(response, request, outcome.cookie)
+        set_session_cookie(response, request, opened.outcome.cookie)
     response.delete_cookie(ATTEMPT_COOKIE, path="/sso")
     return response
 
@@ -204,19 +179,12 @@ def totp_submit(request: Request, totp_code: Annotated[str, Form(max_length=20)]
     person_id, method = int(carried["person_id"]), str(carried["method"])
     if not totp_code.strip():
         return render(request, "auth/sso_totp.html", {"error": "请输入动态验证码"}, status_code=422)
-    with writing(request) as session:
-        outcome = sso.finish_with_second_factor(session, person_id=person_id, code=totp_code.strip(), now=utcnow(),
-                                                idle_minutes=settings_of(request).session_idle_minutes)
-        action = "auth.login" if outcome.error is None else f"auth.login_refused.{outcome.error.code}"
-        audit(session, request, Principal(kind="person", id=person_id), action, target_kind="person",
-              target_id=person_id, method=method, second_factor=True)
-    if outcome.error is not None:
-        if outcome.error.code == "bad_totp":
-            return render(request, "auth/sso_totp.html", {"error": outcome.error.detail}, status_code=401)
-        response = render(request, "auth/sso_refused.html", {"detail": outcome.error.detail,
-                                                             "code": outcome.error.code}, status_code=403)
-        response.delete_cookie(SECOND_COOKIE, path="/sso")
-        return response
+    try:
+        outcome = sso_second_factor(request, person_id=person_id, method=method, code=totp_code.strip())
+    except DomainError as exc:
+        if exc.code == "bad_totp":
+            return render(request, "auth/sso_totp.html", {"error": exc.detail}, status_code=401)
+        return _refusal_page(request, exc)
     response = RedirectResponse(safe_next(str(carried.get("next") or "")), status_code=303)
     set_session_cookie(response, request, outcome.cookie)
     response.delete_cookie(SECOND_COOKIE, path="/sso")
