@@ -245,6 +245,7 @@ MATRIX: dict[tuple[str, str], str] = {
     # single sign-on (web/pages/sso.py): the way in, before anyone is logged in
     ("GET", "/sso/login"): PUBLIC, ("GET", "/sso/callback"): PUBLIC, ("GET", "/sso/totp"): PUBLIC,
     ("POST", "/sso/totp"): PUBLIC, ("GET", "/sso/dingtalk"): PUBLIC, ("POST", "/sso/dingtalk"): PUBLIC,
+    ("POST", "/api/v1/auth/sso/dingtalk"): PUBLIC,
 }
 
 # sample values for the path parameters that do not name one of A's objects

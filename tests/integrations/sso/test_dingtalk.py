@@ -75,3 +75,19 @@ def test_the_platform_down_is_a_clear_page(sso: Sso) -> None:
     finally:
         sso.messaging.down = False
     assert answer.status_code == 503 and 'data-code="sso_provider_unavailable"' in answer.text
+
+
+def test_the_phone_clients_api_exchanges_a_code_for_a_session(sso: Sso) -> None:
+    person = sso.api.city.people["hr_social.section_chief.0"]
+    client = sso.browser()
+    answer = client.post(f"{sso.base}/api/v1/auth/sso/dingtalk", json={"code": _code(sso, person.employee_code)})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["person_id"] == person.id and answer.json()["csrf_token"]
+    assert sso.me(client)["person_id"] == person.id
+    reused = sso.browser().post(f"{sso.base}/api/v1/auth/sso/dingtalk", json={"code": "made-up-code"})
+    assert reused.status_code == 401 and reused.headers["content-type"].startswith("application/problem+json")
+    assert reused.json()["code"] == "sso_code_rejected"
+    nobody = sso.browser().post(f"{sso.base}/api/v1/auth/sso/dingtalk", json={"code": _code(sso, "E-NOBODY-9")})
+    assert nobody.status_code == 403 and nobody.json()["code"] == "sso_no_person"
+    empty = sso.browser().post(f"{sso.base}/api/v1/auth/sso/dingtalk", json={"code": ""})
+    assert empty.status_code == 422
