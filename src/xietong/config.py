@@ -73,6 +73,22 @@ class Settings(BaseSettings):
     messaging_todo_operator: str = Field(default="xietong", description="unionId the to-dos are created as")
     messaging_robot_token: str | None = Field(default=None, repr=False, description="group robot access_token")
     messaging_robot_secret: str | None = Field(default=None, repr=False, description="group robot signing secret")
+    # Single sign-on (security/sso.py, integrations/oidc, docs/sso.md): OpenID Connect and the messaging app's 免登.
+    oidc_issuer: str | None = Field(default=None, description="the OpenID provider's issuer URL (discovery)")
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = Field(default=None, repr=False)
+    oidc_scopes: str = Field(default="openid profile", description="scopes asked for, space-separated")
+    oidc_employee_code_claim: str = Field(default="employee_code", description="the claim carrying the 工号")
+    oidc_redirect_uri: str | None = Field(default=None, description="the callback URL registered at the provider; "
+                                          "unset: this site's /sso/callback as the request reached it")
+    oidc_trusted_amr: str = Field(default="", description="amr values (comma-separated) counted as the second "
+                                  "factor; empty: a person with TOTP is still asked for a code")
+    password_login: bool = Field(default=True, description="false: only SSO, except the break-glass list")
+    password_break_glass: str = Field(default="", description="user names (comma-separated) of system "
+                                      "administrators who may still log in with a password")
+    messaging_corp_id: str | None = Field(default=None, description="corpId the in-app JS API asks a code for")
+    messaging_jsapi_path: str | None = Field(default=None, description="same-origin path of the messaging app's "
+                                             "JS API file (dingtalk.open.js / gdt-jsapi) the 免登 page loads")
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:
@@ -86,6 +102,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalise_database_url(self.database_url)
         return f"sqlite:///{(self.data_dir / 'xietong.db').resolve()}"
+
+    @property
+    def oidc_configured(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id and self.oidc_client_secret)
+
+    @property
+    def break_glass(self) -> frozenset[str]:
+        return frozenset(name.strip() for name in self.password_break_glass.split(",") if name.strip())
 
     @property
     def blob_dir(self) -> Path:

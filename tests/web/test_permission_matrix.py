@@ -179,6 +179,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/standins/messaging"): PUBLIC,
     ("GET", "/standins/oa"): PUBLIC,
     ("GET", "/standins/province"): PUBLIC,
+    ("GET", "/standins/oidc"): PUBLIC,
     ("POST", "/api/v1/oa/documents"): PUBLIC,
     ("GET", "/api/v1/cases/{case_id}/archive-package"): CASE,
     ("GET", "/api/v1/cases/{case_id}/archive-package.zip"): CASE,
@@ -260,6 +261,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/admin/accounts/{person_id}/grants/{grant_id}/revoke"): ADMIN,
     ("POST", "/admin/accounts/{person_id}/unlock"): ADMIN, ("POST", "/admin/accounts/{person_id}/password"): ADMIN,
     ("POST", "/api/v1/accounts/{person_id}/password"): ADMIN,
+    # single sign-on (web/pages/sso.py): the way in, before anyone is logged in
+    ("GET", "/sso/login"): PUBLIC, ("GET", "/sso/callback"): PUBLIC, ("GET", "/sso/totp"): PUBLIC,
+    ("POST", "/sso/totp"): PUBLIC, ("GET", "/sso/dingtalk"): PUBLIC, ("POST", "/sso/dingtalk"): PUBLIC,
+    ("POST", "/api/v1/auth/sso/dingtalk"): PUBLIC,
 }
 
 # sample values for the path parameters that do not name one of A's objects

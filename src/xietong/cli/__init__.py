@@ -21,6 +21,7 @@ def main() -> None:
     from xietong.cli import province as _province  # noqa: F401
     from xietong.cli import seal as _seal  # noqa: F401
     from xietong.cli import serve as _serve  # noqa: F401
+    from xietong.cli import sso as _sso  # noqa: F401
     from xietong.cli import users as _users  # noqa: F401
     from xietong.cli import worker as _worker  # noqa: F401
 

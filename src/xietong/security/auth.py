@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from xietong.directory.models import Person
 from xietong.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
-from xietong.security.models import ApiToken, Credential, WebSession
+from xietong.security.models import ApiToken, Credential, RoleGrant, WebSession
 from xietong.security.passwords import hash_password, set_password, verify_password
 from xietong.security.totp import check_second_factor, has_second_factor
 
@@ -28,6 +28,10 @@ LOCK_MINUTES = 30
 SESSION_MAX_HOURS = 12  # absolute lifetime, whatever the activity
 TOUCH_EVERY = timedelta(seconds=60)  # sliding expiry is written at most this often per session
 TOKEN_PREFIX = "xt_"
+
+
+def password_login_off() -> Forbidden:
+    return Forbidden(code="password_login_disabled", detail="本系统已关闭密码登录，请使用统一身份认证登录")
 
 
 @lru_cache(maxsize=1)
@@ -58,12 +62,15 @@ class LoginOutcome:
 
 def attempt_login(
     session: Session, *, username: str, password: str, now: datetime, idle_minutes: int,
-    second_factor: str | None = None,
+    second_factor: str | None = None, break_glass: frozenset[str] | None = None,
 ) -> LoginOutcome:
     """Check a user name and password (and the second factor of a person who has one); on success open a
     session, on failure count it (5 → locked 30 min). A right password without a needed code is no failure:
-    the answer ``totp_required`` asks for the code."""
+    the answer ``totp_required`` asks for the code. ``break_glass`` set means local passwords are switched off:
+    only the system administrators it names may still use one."""
     bad = Unauthenticated(code="bad_credentials", detail="用户名或密码错误")
+    if break_glass is not None and username.strip() not in break_glass:
+        return LoginOutcome(None, error=password_login_off())  # checked before any look-up: nothing to probe
     row = session.execute(
         select(Person.id, Person.active, Credential)
         .join(Credential, Credential.person_id == Person.id)
@@ -76,12 +83,14 @@ def attempt_login(
     if not active:
         verify_password(_dummy_hash(), password)
         return LoginOutcome(None, error=bad)
+    if break_glass is not None and not _is_system_admin(session, person_id):
+        return LoginOutcome(person_id, error=password_login_off())
     if credential.locked_until is not None and credential.locked_until > now:
         minutes = max(1, int((credential.locked_until - now).total_seconds() // 60) + 1)
         locked = Forbidden(code="account_locked", detail=f"连续登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试")
         return LoginOutcome(person_id, error=locked)
     if not verify_password(credential.password_hash, password):
-        _count_failure(credential, now)
+        count_failure(credential, now)
         session.flush()
         return LoginOutcome(person_id, error=bad)
     verified_at = None
@@ -90,28 +99,43 @@ def attempt_login(
             needed = Unauthenticated(code="totp_required", detail="请输入动态验证码（或一个恢复码）")
             return LoginOutcome(person_id, error=needed)
         if not check_second_factor(session, person_id=person_id, code=second_factor, now=now):
-            _count_failure(credential, now)
+            count_failure(credential, now)
             session.flush()
             return LoginOutcome(person_id, error=Unauthenticated(code="bad_totp", detail="动态验证码不正确或已使用"))
         verified_at = now
     credential.failed_count = 0
     credential.locked_until = None
+    return start_session(
+        session, person_id=person_id, now=now, idle_minutes=idle_minutes, second_factor_at=verified_at,
+        must_change=credential.must_change,
+    )
+
+
+def start_session(
+    session: Session, *, person_id: int, now: datetime, idle_minutes: int, second_factor_at: datetime | None,
+    must_change: bool = False,
+) -> LoginOutcome:
+    """Open a browser session for a person whose identity was just proved (password here, single sign-on in
+    ``security/sso.py``)."""
     cookie, csrf_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     expires_at = now + timedelta(minutes=idle_minutes)
     session.add(
         WebSession(
             id=digest(cookie), person_id=person_id, csrf_token=csrf_token,
             created_at=now, last_seen_at=now, expires_at=expires_at,
-            second_factor_at=verified_at, must_change=credential.must_change,
+            second_factor_at=second_factor_at, must_change=must_change,
         )
     )
     session.flush()
-    return LoginOutcome(
-        person_id, cookie, csrf_token, credential.must_change, expires_at, second_factor_at=verified_at
-    )
+    return LoginOutcome(person_id, cookie, csrf_token, must_change, expires_at, second_factor_at=second_factor_at)
 
 
-def _count_failure(credential: Credential, now: datetime) -> None:
+def _is_system_admin(session: Session, person_id: int) -> bool:
+    grant = select(RoleGrant.id).where(RoleGrant.person_id == person_id, RoleGrant.role == "system_admin")
+    return session.scalar(grant.limit(1)) is not None
+
+
+def count_failure(credential: Credential, now: datetime) -> None:
     credential.failed_count += 1
     if credential.failed_count >= LOCK_AFTER_FAILURES:
         credential.locked_until = now + timedelta(minutes=LOCK_MINUTES)

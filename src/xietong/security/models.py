@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, false
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xietong.db.base import Base, BigId, utcnow
@@ -147,3 +147,18 @@ class RecoveryCode(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     digest: Mapped[str] = mapped_column(String(64))
     used_at: Mapped[datetime | None]
+
+
+class SsoLink(Base):
+    """An outside identity (an OpenID provider's ``iss`` + ``sub``, or the messaging platform's user id) linked to
+    the person it logs in as — written at the first single sign-on, matched by employee code, never re-pointed."""
+
+    __tablename__ = "sso_link"
+    __table_args__ = (UniqueConstraint("issuer", "subject"), UniqueConstraint("person_id", "issuer"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(String(255))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]

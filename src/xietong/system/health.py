@@ -140,11 +140,30 @@ def calendar_covers(session: Session, year: int) -> Check:
     return Check(name, False, f"日历数据包不含 {year} 年法定节假日，且只录入了 {entered} 天：请录入或导入该年放假安排")
 
 
+def sso_check(settings: Settings) -> Check | None:
+    """Single sign-on's configuration (``docs/sso.md``): None when neither SSO nor the password switch is set."""
+    name = "单点登录"
+    if not settings.password_login and not settings.oidc_configured:
+        return Check(name, False, "已关闭密码登录（XIETONG_PASSWORD_LOGIN=false），"
+                                  "但未配置统一身份认证（XIETONG_OIDC_*）")
+    if not settings.password_login and not settings.break_glass:
+        return Check(name, False, "已关闭密码登录，但没有应急管理员（XIETONG_PASSWORD_BREAK_GLASS）："
+                                  "统一身份认证不可用时无人能登录")
+    if not settings.oidc_configured:
+        return None
+    issuer = settings.oidc_issuer or ""
+    if not settings.demo and not issuer.startswith("https://"):
+        return Check(name, False, f"XIETONG_OIDC_ISSUER 必须使用 https：{issuer}")
+    return Check(name, True, f"统一身份认证：{issuer}" + ("" if settings.password_login else "；密码登录已关闭"))
+
+
 def run_checks(settings: Settings, engine: Engine, *, today: date) -> list[Check]:
     """Every check ``xietong check`` prints, in order; the database ones stop the rest when they fail."""
     checks = readiness(engine, None)
     checks.append(secret_check(settings))
     checks.append(data_dir_writable(settings))
+    if (sso := sso_check(settings)) is not None:
+        checks.append(sso)
     if not all(check.ok for check in checks[:2]):
         return checks
     with read_only(engine) as session:

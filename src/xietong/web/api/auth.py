@@ -1,17 +1,21 @@
 """/api/v1/auth: log-in and log-out (session cookie), who am I, password change, the second factor (TOTP),
-personal API tokens."""
+personal API tokens, 免登 for the phone client."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+import httpx
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from xietong.db.base import utcnow
 from xietong.directory.service import person_out
+from xietong.errors import DomainError, NotFound, Unauthenticated
+from xietong.integrations.messaging import login as messaging_login
 from xietong.security import auth, totp
 from xietong.security.principal import load_principal
+from xietong.security.sso import OutsideIdentity
 from xietong.web.bodies import RequestBody
 from xietong.web.deps import (
     CSRF_HEADER,
@@ -23,7 +27,14 @@ from xietong.web.deps import (
     settings_of,
     writing,
 )
-from xietong.web.sessions import close_session, open_session, set_session_cookie
+from xietong.web.sessions import (
+    audit_refusal,
+    close_session,
+    open_session,
+    open_sso_session,
+    set_session_cookie,
+    sso_second_factor,
+)
 
 router = APIRouter(prefix="/auth", tags=["登录与令牌"])
 
@@ -210,3 +221,37 @@ def revoke_token(token_id: int, request: Request, principal: CurrentPrincipal) -
         auth.revoke_token(session, person_id=principal.id, token_id=token_id, now=utcnow())
         audit(session, request, principal, "auth.token_revoked", target_kind="api_token", target_id=token_id)
     return Response(status_code=204)
+
+
+# --- single sign-on for the phone client (docs/sso.md) -------------------------------------------------------
+
+
+class MessagingCodeIn(RequestBody):
+    code: str = Field(min_length=1, max_length=200, description="应用内 JS API 取得的一次性免登授权码")
+    totp_code: str | None = Field(
+        None, max_length=20, description="已绑定动态验证码者必填；缺少时返回 totp_required，须重新取免登码再提交"
+    )
+
+
+@router.post("/sso/dingtalk", summary="浙政钉免登：用应用内的一次性授权码登录，返回会话 cookie")
+def dingtalk_login(body: MessagingCodeIn, request: Request, response: Response) -> MeOut:
+    settings = settings_of(request)
+    if not messaging_login.configured(settings):
+        raise NotFound(code="sso_not_configured", detail="本系统未配置浙政钉免登")
+    try:
+        with httpx.Client(timeout=settings.outbound_timeout_seconds) as client:
+            user = messaging_login.exchange_code(client, settings, code=body.code.strip())
+    except DomainError as exc:
+        audit_refusal(request, exc, method="dingtalk", reason=str(exc.__cause__ or "")[:200])
+        raise
+    opened = open_sso_session(request, OutsideIdentity(user.issuer, user.userid, user.employee_code),
+                              method="dingtalk")
+    outcome = opened.outcome
+    if outcome is None:
+        if not body.totp_code:
+            needed = Unauthenticated(code="totp_required", detail="请输入动态验证码（或一个恢复码），并重新取免登码")
+            audit_refusal(request, needed, method="dingtalk", person_id=opened.person_id)
+            raise needed
+        outcome = sso_second_factor(request, person_id=opened.person_id, method="dingtalk", code=body.totp_code)
+    set_session_cookie(response, request, outcome.cookie)
+    return _me(request, opened.person_id, outcome.csrf_token, False, outcome.second_factor_at)

@@ -32,6 +32,7 @@ from xietong.web.pages import (
     oa,
     workbench,
 )
+from xietong.web.pages import sso as sso_pages
 from xietong.web.pages.rendering import make_templates
 
 ROUTERS = (
@@ -56,6 +57,7 @@ ROUTERS = (
     admin_units.router,
     admin_unit_posts.router,
     admin_accounts.router,
+    sso_pages.router,
 )
 
 

@@ -47,10 +47,16 @@ def _demo_logins(request: Request) -> list[tuple[str, str]]:
 
 def _login_page(request: Request, *, next_: str, username: str = "", error: str = "", status: int = 200,
                 need_code: bool = False) -> Response:
+    settings = settings_of(request)
     context = {
         "next": safe_next(next_), "username": username, "error": error, "demo_logins": _demo_logins(request),
         "need_code": need_code,
         "demo_password": DEMO_PASSWORD, "expired": request.query_params.get("expired") == "1",
+        # single sign-on (pages/sso.py); with passwords off only the break-glass form at ?local=1 or after a post
+        "sso": settings.oidc_configured,
+        "password_form": settings.password_login or request.method == "POST"
+        or request.query_params.get("local") == "1",
+        "password_off": not settings.password_login,
     }
     return render(request, "auth/login.html", context, status_code=status)
 
