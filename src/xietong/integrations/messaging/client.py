@@ -42,7 +42,9 @@ def robot_sign(secret: str, timestamp_ms: int) -> str:
     return quote_plus(base64.b64encode(digest).decode())
 
 
-def _checked(response: httpx.Response, *, app: tuple[str, str] | None = None) -> dict[str, Any]:
+def checked(response: httpx.Response, *, app: tuple[str, str] | None = None) -> dict[str, Any]:
+    """The open API's JSON answer, its ``errcode`` sorted into retry (busy, an expired token — dropped from the
+    cache when ``app`` names it) and refusal."""
     body = reply_json(response)
     code = body.get("errcode", 0)
     if not isinstance(code, int):
@@ -58,7 +60,8 @@ def _checked(response: httpx.Response, *, app: tuple[str, str] | None = None) ->
     return body
 
 
-def _request(client: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
+def request(client: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """One call to the open API; not reaching it at all is ``Unavailable`` (retried)."""
     try:
         return client.request(method, url, **kwargs)
     except httpx.HTTPError as exc:
@@ -73,7 +76,7 @@ def access_token(client: httpx.Client, settings: Settings) -> tuple[str, tuple[s
         cached = _tokens.get(app)
     if cached and cached[1] > time.monotonic():
         return cached[0], app
-    body = _checked(_request(client, "GET", f"{base}/gettoken", params={"appkey": key, "appsecret": secret or ""}))
+    body = checked(request(client, "GET", f"{base}/gettoken", params={"appkey": key, "appsecret": secret or ""}))
     token, expires = body.get("access_token"), body.get("expires_in", 7200)
     if not isinstance(token, str) or not token or not isinstance(expires, int):
         raise Refused(f"令牌应答缺少 access_token 或 expires_in：{str(body)[:200]}")
@@ -91,7 +94,7 @@ def send_work_notice(client: httpx.Client, settings: Settings, *, message_id: st
         "msg": {"msgtype": "markdown", "markdown": {"title": title, "text": text}},
         "msg_uuid": message_id,
     }
-    reply = _checked(_request(client, "POST", f"{settings.messaging_url}/topapi/message/corpconversation/asyncsend_v2",
+    reply = checked(request(client, "POST", f"{settings.messaging_url}/topapi/message/corpconversation/asyncsend_v2",
                               params={"access_token": token}, json=body), app=app)
     if "task_id" not in reply:
         raise Refused(f"工作通知应答缺少 task_id：{str(reply)[:200]}")
@@ -109,7 +112,7 @@ def create_todo(client: httpx.Client, settings: Settings, *, source_id: str, emp
                             "executorIds": employee_codes}
     if url:
         body["detailUrl"] = {"appUrl": url, "pcUrl": url}
-    reply = _checked(_request(client, "POST", _todo_url(settings), json=body,
+    reply = checked(request(client, "POST", _todo_url(settings), json=body,
                               headers={"x-acs-dingtalk-access-token": token}), app=app)
     if not isinstance(reply.get("id"), str):
         raise Refused(f"待办应答缺少 id：{str(reply)[:200]}")
@@ -122,10 +125,10 @@ def finish_todo(client: httpx.Client, settings: Settings, *, source_id: str, can
     url = _todo_url(settings, f"/sources/{quote_plus(source_id)}")
     headers = {"x-acs-dingtalk-access-token": token}
     if cancelled:
-        response = _request(client, "DELETE", url, headers=headers)
+        response = request(client, "DELETE", url, headers=headers)
     else:
-        response = _request(client, "PUT", url, headers=headers, json={"done": True})
-    reply = _checked(response, app=app)
+        response = request(client, "PUT", url, headers=headers, json={"done": True})
+    reply = checked(response, app=app)
     if reply.get("result") is not True:
         raise Refused(f"待办应答缺少 result：{str(reply)[:200]}")
     return reply
@@ -139,4 +142,4 @@ def send_robot(client: httpx.Client, settings: Settings, *, message_id: str, tex
     url = f"{settings.messaging_url}/robot/send?access_token={quote_plus(token)}&timestamp={timestamp}" \
           f"&sign={robot_sign(secret, timestamp)}"
     body = {"msgtype": "text", "text": {"content": text}, "msgUuid": message_id}
-    return _checked(_request(client, "POST", url, json=body))
+    return checked(request(client, "POST", url, json=body))

@@ -19,7 +19,7 @@ from xietong.config import Settings
 from xietong.errors import Unauthenticated, Unavailable
 from xietong.integrations.channels import Refused
 from xietong.integrations.channels import Unavailable as ChannelUnavailable
-from xietong.integrations.messaging.client import _checked, _request, access_token
+from xietong.integrations.messaging.client import access_token, checked, request
 
 BAD_CODE = {40078, 40079}  # 不存在的临时授权码 / 临时授权码已被使用
 
@@ -44,9 +44,9 @@ def exchange_code(client: httpx.Client, settings: Settings, *, code: str) -> App
     try:
         token, app = access_token(client, settings)
         url = f"{settings.messaging_url}/topapi/v2/user/getuserinfo"
-        reply = _request(client, "POST", url, params={"access_token": token}, json={"code": code})
+        reply = request(client, "POST", url, params={"access_token": token}, json={"code": code})
         try:
-            info = _checked(reply, app=app)
+            info = checked(reply, app=app)
         except Refused as exc:
             if _errcode(reply) in BAD_CODE:
                 raise Unauthenticated(code="sso_code_rejected",
@@ -55,7 +55,7 @@ def exchange_code(client: httpx.Client, settings: Settings, *, code: str) -> App
         userid = (info.get("result") or {}).get("userid")
         if not isinstance(userid, str) or not userid:
             raise Refused(f"免登应答缺少 userid：{str(info)[:200]}")
-        detail = _checked(_request(client, "POST", f"{settings.messaging_url}/topapi/v2/user/get",
+        detail = checked(request(client, "POST", f"{settings.messaging_url}/topapi/v2/user/get",
                                    params={"access_token": token}, json={"userid": userid}), app=app)
     except (Refused, ChannelUnavailable) as exc:
         raise Unavailable(code="sso_provider_unavailable", detail=f"消息平台暂时无法完成免登：{exc}") from exc
