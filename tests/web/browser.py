@@ -32,12 +32,19 @@ def missing_browser(reason: str) -> None:
     pytest.skip(reason)
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on now (for an app that must know its own port before it is served)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @contextmanager
-def served(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` with uvicorn in a thread on a free loopback port; yields the base URL."""
+def served(app: FastAPI, port: int = 0) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a thread on a loopback port (a free one by default); yields the base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 
 from tests.conftest import own_database
 from tests.factories import City, joint_approval_process, make_city, publish_matter
-from tests.web.browser import served
+from tests.web.browser import free_port, served
 from xietong.config import Settings
 from xietong.dataservice.clients import issue_access_token, register_client
 from xietong.dataservice.scopes import SCOPES
@@ -73,7 +73,10 @@ def _grantee(session: Any, city: City, name: str, role: str, scope: str) -> Pers
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
     tmp: Path = tmp_path_factory.mktemp("fuzz")
     with own_database("fuzz", tmp) as url:
-        app_settings = Settings(database_url=url, data_dir=tmp / "data", demo=True,
+        # the demo's stand-ins (messaging for 免登, the OIDC provider…) are mounted on this very server, so it
+        # must know its port: an outside system it cannot reach would answer 503, which is no finding
+        port = free_port()
+        app_settings = Settings(database_url=url, data_dir=tmp / "data", demo=True, port=port,
                                 secret_key="fuzz-secret-key-that-is-long-enough-0123456789")
         engine: Engine = create_db_engine(app_settings)
         migrate.upgrade(engine)
@@ -97,7 +100,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
                                                   client_secret=registered.secret, scope=None, now=now).token
         app = create_app(app_settings)
         try:
-            with served(app) as base:
+            with served(app, port) as base:
                 yield Fuzzed(base, tokens)
         finally:
             app.state.engine.dispose()
