@@ -37,6 +37,8 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+# Run as a script, this file's folder comes first on sys.path, and bench/http.py would hide the standard ``http``.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from xietong.cases.models import Case
@@ -46,6 +48,7 @@ from xietong.db.engine import create_db_engine
 from xietong.db.models import Base
 from xietong.db.session import read_only, unit_of_work
 from xietong.demo.load import load_demo
+from xietong.demo.shares import HISTORY_TABLES
 from xietong.directory.models import Region
 from xietong.monitor import bulletin as bulletins
 from xietong.monitor import summary as summaries
@@ -81,17 +84,17 @@ FILLER = {
 }
 
 
-def database(kind: str, pg_url: str, data_dir: Path, reuse: bool) -> Settings:
+def database(kind: str, pg_url: str, data_dir: Path, reuse: bool, pg_db: str = PG_BENCH_DB) -> Settings:
     if kind == "sqlite":
         return Settings(data_dir=data_dir, demo=True)
     url = make_url(normalise_database_url(pg_url))
     if not reuse:
         admin = create_engine(url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{PG_BENCH_DB}"'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_db}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{pg_db}"'))
         admin.dispose()
-    return Settings(database_url=url.set(database=PG_BENCH_DB).render_as_string(hide_password=False), demo=True)
+    return Settings(database_url=url.set(database=pg_db).render_as_string(hide_password=False), demo=True)
 
 
 MONITOR_TABLES = ("monitor_step_day", "monitor_days_used_day", "monitor_case_day", "monitor_summary")
@@ -106,6 +109,30 @@ def forget_monitor_migration(engine: Engine) -> None:
             conn.execute(text(f'DROP TABLE IF EXISTS "{table}"'))
         Base.metadata.create_all(conn, tables=tables)
         conn.execute(text("UPDATE alembic_version SET version_num = '0011'"))
+
+
+def drop_secondary_indexes(engine: Engine) -> list[str]:
+    """PostgreSQL: drop the history tables' indexes that back no constraint, returning how to make them again.
+
+    COPY into tables with a dozen indexes each spends most of the server's time keeping them; one CREATE INDEX per
+    index after the load sorts once instead. The primary keys and unique constraints stay (they check the load)."""
+    if engine.dialect.name != "postgresql":
+        return []
+    query = text("""SELECT i.indexname, i.indexdef FROM pg_indexes i
+        WHERE i.schemaname = current_schema() AND i.tablename = ANY(:tables)
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)""")
+    with engine.begin() as conn:
+        found = conn.execute(query, {"tables": list(HISTORY_TABLES)}).all()
+        for name, _ in found:
+            conn.execute(text(f'DROP INDEX "{name}"'))
+    return [definition for _, definition in found]
+
+
+def recreate_indexes(engine: Engine, definitions: list[str]) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+        for definition in definitions:
+            conn.execute(text(definition))
 
 
 def build(engine: Engine, settings: Settings, cases: int, today: date | None, remigrate: bool = False) -> None:
@@ -123,7 +150,16 @@ def build(engine: Engine, settings: Settings, cases: int, today: date | None, re
         if remigrate:
             forget_monitor_migration(engine)
         migrate.upgrade(engine)
+        empty = engine.dialect.name == "postgresql" and not _holds_cases(engine)
+        definitions = drop_secondary_indexes(engine) if empty else []
         summary = load_demo(engine, settings, report, cases=cases, today=today)
+        if definitions:
+            loaded = time.perf_counter()
+            index_task = progress.add_task(f"索引（{len(definitions)} 个，装载后再建）", total=1)
+            recreate_indexes(engine, definitions)
+            progress.advance(index_task)
+            console.print(f"loaded in {loaded - started:,.0f} s; {len(definitions)} indexes made again in "
+                          f"{time.perf_counter() - loaded:,.0f} s")
         if summary.built:
             filler = progress.add_task("监督数据（评价、催办、督办）", total=len(FILLER))
             with unit_of_work(engine) as session:
@@ -143,6 +179,11 @@ def build(engine: Engine, settings: Settings, cases: int, today: date | None, re
         vacuum = engine.dialect.name == "postgresql" and summary.built  # after a bulk load: the visibility map
         conn.execute(text("VACUUM ANALYZE" if vacuum else "ANALYZE"))
     console.print(f"ANALYZE {time.perf_counter() - started:,.1f} s")
+
+
+def _holds_cases(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(select(Case.id).limit(1)).first() is not None
 
 
 def timed(rounds: int, call: Callable[[], Any]) -> list[float]:
@@ -289,8 +330,10 @@ def latest_quarter(today: date) -> Period:
     return parse_period(f"{year}Q{quarter or 4}")
 
 
-def run(kind: str, cases: int, pg_url: str, rounds: int, reuse: bool, data_dir: Path, remigrate: bool) -> None:
-    settings = database(kind, pg_url, data_dir, reuse)
+def run(
+    kind: str, cases: int, pg_url: str, rounds: int, reuse: bool, data_dir: Path, remigrate: bool, pg_db: str
+) -> None:
+    settings = database(kind, pg_url, data_dir, reuse, pg_db)
     engine = create_db_engine(settings)
     console.rule(f"{kind}: {cases:,} cases requested ({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
     build(engine, settings, cases, None, remigrate)
@@ -326,13 +369,14 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "xietong-bench-monitor",
                         help="SQLite: where the database file lives")
     parser.add_argument("--pg-url", default=os.environ.get("XIETONG_TEST_DATABASE_URL", PG_URL))
+    parser.add_argument("--pg-db", default=PG_BENCH_DB, help="PostgreSQL: the database the bench (re)creates")
     args = parser.parse_args()
     cases = args.cases or (100_000 if args.db == "sqlite" else 1_000_000)
     if args.db == "sqlite" and not args.reuse and args.dir.exists():
         for name in ("xietong.db", "xietong.db-wal", "xietong.db-shm"):
             (args.dir / name).unlink(missing_ok=True)
     args.dir.mkdir(parents=True, exist_ok=True)
-    run(args.db, cases, args.pg_url, args.rounds, args.reuse, args.dir, args.remigrate)
+    run(args.db, cases, args.pg_url, args.rounds, args.reuse, args.dir, args.remigrate, args.pg_db)
 
 
 if __name__ == "__main__":
