@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -63,6 +65,10 @@ def figures(session: Session, *, principal: Principal, filters: Filters, now: da
     """Every dashboard figure for the cases this principal supervises that match the filters."""
     scope, window = monitor_scope(principal), window_of(filters, now)
     tally = tallies(session, scope=scope, filters=filters, window=window).get(None, Tally())
+    return _figures(session, scope, filters, window, tally)
+
+
+def _figures(session: Session, scope: Any, filters: Filters, window: Window, tally: Tally) -> Figures:
     days_cases = tally.sums.get("days_cases", 0)
     return Figures(
         filters=filters.described(),
@@ -90,11 +96,36 @@ def ranking(
     scope, window = monitor_scope(principal), window_of(filters, now)
     group = Case.handling_unit_id if by == "unit" else Case.region_id
     groups = tallies(session, scope=scope, filters=filters, window=window, group=group, keys=RANK_KEYS)
-    names = _names(session, by, [k for k in groups if k is not None])
+    return _ranking(session, filters, window, by, groups)
+
+
+def overview(
+    session: Session, *, principal: Principal, filters: Filters, now: datetime | None = None
+) -> tuple[Figures, Ranking, Ranking]:
+    """``figures``, ``ranking(by="unit")`` and ``ranking(by="region")`` at once, equal to the three calls.
+
+    One tally grouped by (handling unit, region) serves all three: every case is in exactly one such pair, so
+    the whole and each ranking's rows are sums of the pairs — distinct-case figures included. A ranking lists the
+    groups its own figures' queries would have found (``Tally.seen``), not those found only by the others'."""
+    scope, window = monitor_scope(principal), window_of(filters, now)
+    pairs = tallies(session, scope=scope, filters=filters, window=window,
+                    group=(Case.handling_unit_id, Case.region_id))
+    whole = Tally()
+    units: dict[Any, Tally] = defaultdict(Tally)
+    regions: dict[Any, Tally] = defaultdict(Tally)
+    for (unit, region), tally in pairs.items():
+        whole.add(tally)
+        units[unit].add(tally)
+        regions[region].add(tally)
+    return (_figures(session, scope, filters, window, whole), _ranking(session, filters, window, "unit", units),
+            _ranking(session, filters, window, "region", regions))
+
+
+def _ranking(session: Session, filters: Filters, window: Window, by: str, groups: dict[Any, Tally]) -> Ranking:
+    groups = {k: t for k, t in groups.items() if k is not None and t.seen & RANK_KEYS}
+    names = _names(session, by, list(groups))
     rows = []
     for key, tally in groups.items():
-        if key is None:
-            continue
         name, region_name = names.get(key, (str(key), ""))
         days = tally.sums.get("days_cases", 0)
         rows.append(RankRow(
