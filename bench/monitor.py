@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (the imports below need sys.path set first)
 """Monitoring benchmark: every dashboard query, export and bulletin over a large demo city.
 
 Builds the demo city (``xietong.demo.load_demo``: real engine runs written by batched inserts, COPY on
@@ -55,7 +56,7 @@ from xietong.monitor import summary as summaries
 from xietong.monitor.choices import choices
 from xietong.monitor.drilldown import drilldown, worst_overdue
 from xietong.monitor.exports import export_table
-from xietong.monitor.figures import figures, ranking
+from xietong.monitor.figures import figures, overview, ranking
 from xietong.monitor.filters import Filters, Period, parse_period
 from xietong.monitor.steps import bottlenecks, cards_now
 from xietong.monitor.trend import trend
@@ -139,13 +140,19 @@ def build(engine: Engine, settings: Settings, cases: int, today: date | None, re
     """The demo city with ``cases`` cases (nothing when already built), the oversight filler, statistics."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     started = time.perf_counter()
-    with Progress(*columns, console=console) as progress:
+    # No refresh thread: the demo loader plays the history in two forked workers only in a process without
+    # threads, and rich's auto-refresh is one — with it the 1,000,000 cases were played by one process.
+    with Progress(*columns, console=console, auto_refresh=False) as progress:
         steps: dict[str, TaskID] = {}
+        shown = [0.0]
 
         def report(stage: str, done: int, total: int) -> None:
             if stage not in steps:
                 steps[stage] = progress.add_task(stage, total=total)
             progress.update(steps[stage], completed=done, total=total)
+            if time.perf_counter() - shown[0] > 0.5 or done == total:
+                shown[0] = time.perf_counter()
+                progress.refresh()
 
         if remigrate:
             forget_monitor_migration(engine)
@@ -212,6 +219,7 @@ def dashboard(engine: Engine, principal: Principal, filters: Filters) -> dict[st
 
     p, f = principal, filters
     return {
+        "overview (the page's figures + rankings)": read(lambda s: overview(s, principal=p, filters=f)),
         "figures": read(lambda s: figures(s, principal=p, filters=f)),
         "ranking (units)": read(lambda s: ranking(s, principal=p, filters=f, by="unit")),
         "ranking (regions)": read(lambda s: ranking(s, principal=p, filters=f, by="region")),
@@ -227,6 +235,11 @@ def dashboard(engine: Engine, principal: Principal, filters: Filters) -> dict[st
     }
 
 
+#: what the dashboard page reads (``web.pages.monitor_view.dashboard`` and the filter lists): the set's sum
+PAGE_SET = frozenset({"overview (the page's figures + rankings)", "cards now", "bottlenecks", "live red/yellow cases",
+                      "trend", "filter choices"})
+
+
 def time_dashboard(engine: Engine, who: str, principal: Principal, filters: Filters, rounds: int) -> bool:
     queries = dashboard(engine, principal, filters)
     table = Table("query", "p50 ms", "p95 ms", "max ms", "", title=f"{who}, {filters.period.label}")
@@ -234,13 +247,14 @@ def time_dashboard(engine: Engine, who: str, principal: Principal, filters: Filt
     sets = [0.0] * rounds
     for name, call in queries.items():
         samples = timed(rounds, call)
-        sets = [a + b for a, b in zip(sets, samples, strict=True)]
+        if name in PAGE_SET:
+            sets = [a + b for a, b in zip(sets, samples, strict=True)]
         ok = p95(samples) < TARGET_QUERY_MS
         met &= ok
         table.add_row(name, f"{statistics.median(samples):.1f}", f"{p95(samples):.1f}", f"{max(samples):.1f}",
                       "MET" if ok else "MISSED")
     ok = p95(sets) < TARGET_SET_MS
-    table.add_row("[bold]full dashboard set[/bold]", f"{statistics.median(sets):.1f}", f"{p95(sets):.1f}",
+    table.add_row("[bold]the page's set[/bold]", f"{statistics.median(sets):.1f}", f"{p95(sets):.1f}",
                   f"{max(sets):.1f}", "MET" if ok else "MISSED")
     console.print(table)
     return met and ok
