@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (the imports below need sys.path set first)
 """Monitoring benchmark: every dashboard query, export and bulletin over a large demo city.
 
 Builds the demo city (``xietong.demo.load_demo``: real engine runs written by batched inserts, COPY on
@@ -37,6 +38,8 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+# Run as a script, this file's folder comes first on sys.path, and bench/http.py would hide the standard ``http``.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from xietong.cases.models import Case
@@ -46,13 +49,14 @@ from xietong.db.engine import create_db_engine
 from xietong.db.models import Base
 from xietong.db.session import read_only, unit_of_work
 from xietong.demo.load import load_demo
+from xietong.demo.shares import HISTORY_TABLES
 from xietong.directory.models import Region
 from xietong.monitor import bulletin as bulletins
 from xietong.monitor import summary as summaries
 from xietong.monitor.choices import choices
 from xietong.monitor.drilldown import drilldown, worst_overdue
 from xietong.monitor.exports import export_table
-from xietong.monitor.figures import figures, ranking
+from xietong.monitor.figures import figures, overview, ranking
 from xietong.monitor.filters import Filters, Period, parse_period
 from xietong.monitor.steps import bottlenecks, cards_now
 from xietong.monitor.trend import trend
@@ -81,17 +85,17 @@ FILLER = {
 }
 
 
-def database(kind: str, pg_url: str, data_dir: Path, reuse: bool) -> Settings:
+def database(kind: str, pg_url: str, data_dir: Path, reuse: bool, pg_db: str = PG_BENCH_DB) -> Settings:
     if kind == "sqlite":
         return Settings(data_dir=data_dir, demo=True)
     url = make_url(normalise_database_url(pg_url))
     if not reuse:
         admin = create_engine(url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{PG_BENCH_DB}"'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_db}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{pg_db}"'))
         admin.dispose()
-    return Settings(database_url=url.set(database=PG_BENCH_DB).render_as_string(hide_password=False), demo=True)
+    return Settings(database_url=url.set(database=pg_db).render_as_string(hide_password=False), demo=True)
 
 
 MONITOR_TABLES = ("monitor_step_day", "monitor_days_used_day", "monitor_case_day", "monitor_summary")
@@ -108,22 +112,61 @@ def forget_monitor_migration(engine: Engine) -> None:
         conn.execute(text("UPDATE alembic_version SET version_num = '0011'"))
 
 
+def drop_secondary_indexes(engine: Engine) -> list[str]:
+    """PostgreSQL: drop the history tables' indexes that back no constraint, returning how to make them again.
+
+    COPY into tables with a dozen indexes each spends most of the server's time keeping them; one CREATE INDEX per
+    index after the load sorts once instead. The primary keys and unique constraints stay (they check the load)."""
+    if engine.dialect.name != "postgresql":
+        return []
+    query = text("""SELECT i.indexname, i.indexdef FROM pg_indexes i
+        WHERE i.schemaname = current_schema() AND i.tablename = ANY(:tables)
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)""")
+    with engine.begin() as conn:
+        found = conn.execute(query, {"tables": list(HISTORY_TABLES)}).all()
+        for name, _ in found:
+            conn.execute(text(f'DROP INDEX "{name}"'))
+    return [definition for _, definition in found]
+
+
+def recreate_indexes(engine: Engine, definitions: list[str]) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+        for definition in definitions:
+            conn.execute(text(definition))
+
+
 def build(engine: Engine, settings: Settings, cases: int, today: date | None, remigrate: bool = False) -> None:
     """The demo city with ``cases`` cases (nothing when already built), the oversight filler, statistics."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     started = time.perf_counter()
-    with Progress(*columns, console=console) as progress:
+    # No refresh thread: the demo loader plays the history in two forked workers only in a process without
+    # threads, and rich's auto-refresh is one — with it the 1,000,000 cases were played by one process.
+    with Progress(*columns, console=console, auto_refresh=False) as progress:
         steps: dict[str, TaskID] = {}
+        shown = [0.0]
 
         def report(stage: str, done: int, total: int) -> None:
             if stage not in steps:
                 steps[stage] = progress.add_task(stage, total=total)
             progress.update(steps[stage], completed=done, total=total)
+            if time.perf_counter() - shown[0] > 0.5 or done == total:
+                shown[0] = time.perf_counter()
+                progress.refresh()
 
         if remigrate:
             forget_monitor_migration(engine)
         migrate.upgrade(engine)
+        empty = engine.dialect.name == "postgresql" and not _holds_cases(engine)
+        definitions = drop_secondary_indexes(engine) if empty else []
         summary = load_demo(engine, settings, report, cases=cases, today=today)
+        if definitions:
+            loaded = time.perf_counter()
+            index_task = progress.add_task(f"索引（{len(definitions)} 个，装载后再建）", total=1)
+            recreate_indexes(engine, definitions)
+            progress.advance(index_task)
+            console.print(f"loaded in {loaded - started:,.0f} s; {len(definitions)} indexes made again in "
+                          f"{time.perf_counter() - loaded:,.0f} s")
         if summary.built:
             filler = progress.add_task("监督数据（评价、催办、督办）", total=len(FILLER))
             with unit_of_work(engine) as session:
@@ -143,6 +186,11 @@ def build(engine: Engine, settings: Settings, cases: int, today: date | None, re
         vacuum = engine.dialect.name == "postgresql" and summary.built  # after a bulk load: the visibility map
         conn.execute(text("VACUUM ANALYZE" if vacuum else "ANALYZE"))
     console.print(f"ANALYZE {time.perf_counter() - started:,.1f} s")
+
+
+def _holds_cases(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(select(Case.id).limit(1)).first() is not None
 
 
 def timed(rounds: int, call: Callable[[], Any]) -> list[float]:
@@ -171,6 +219,7 @@ def dashboard(engine: Engine, principal: Principal, filters: Filters) -> dict[st
 
     p, f = principal, filters
     return {
+        "overview (the page's figures + rankings)": read(lambda s: overview(s, principal=p, filters=f)),
         "figures": read(lambda s: figures(s, principal=p, filters=f)),
         "ranking (units)": read(lambda s: ranking(s, principal=p, filters=f, by="unit")),
         "ranking (regions)": read(lambda s: ranking(s, principal=p, filters=f, by="region")),
@@ -186,6 +235,11 @@ def dashboard(engine: Engine, principal: Principal, filters: Filters) -> dict[st
     }
 
 
+#: what the dashboard page reads (``web.pages.monitor_view.dashboard`` and the filter lists): the set's sum
+PAGE_SET = frozenset({"overview (the page's figures + rankings)", "cards now", "bottlenecks", "live red/yellow cases",
+                      "trend", "filter choices"})
+
+
 def time_dashboard(engine: Engine, who: str, principal: Principal, filters: Filters, rounds: int) -> bool:
     queries = dashboard(engine, principal, filters)
     table = Table("query", "p50 ms", "p95 ms", "max ms", "", title=f"{who}, {filters.period.label}")
@@ -193,13 +247,14 @@ def time_dashboard(engine: Engine, who: str, principal: Principal, filters: Filt
     sets = [0.0] * rounds
     for name, call in queries.items():
         samples = timed(rounds, call)
-        sets = [a + b for a, b in zip(sets, samples, strict=True)]
+        if name in PAGE_SET:
+            sets = [a + b for a, b in zip(sets, samples, strict=True)]
         ok = p95(samples) < TARGET_QUERY_MS
         met &= ok
         table.add_row(name, f"{statistics.median(samples):.1f}", f"{p95(samples):.1f}", f"{max(samples):.1f}",
                       "MET" if ok else "MISSED")
     ok = p95(sets) < TARGET_SET_MS
-    table.add_row("[bold]full dashboard set[/bold]", f"{statistics.median(sets):.1f}", f"{p95(sets):.1f}",
+    table.add_row("[bold]the page's set[/bold]", f"{statistics.median(sets):.1f}", f"{p95(sets):.1f}",
                   f"{max(sets):.1f}", "MET" if ok else "MISSED")
     console.print(table)
     return met and ok
@@ -289,8 +344,10 @@ def latest_quarter(today: date) -> Period:
     return parse_period(f"{year}Q{quarter or 4}")
 
 
-def run(kind: str, cases: int, pg_url: str, rounds: int, reuse: bool, data_dir: Path, remigrate: bool) -> None:
-    settings = database(kind, pg_url, data_dir, reuse)
+def run(
+    kind: str, cases: int, pg_url: str, rounds: int, reuse: bool, data_dir: Path, remigrate: bool, pg_db: str
+) -> None:
+    settings = database(kind, pg_url, data_dir, reuse, pg_db)
     engine = create_db_engine(settings)
     console.rule(f"{kind}: {cases:,} cases requested ({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
     build(engine, settings, cases, None, remigrate)
@@ -326,13 +383,14 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "xietong-bench-monitor",
                         help="SQLite: where the database file lives")
     parser.add_argument("--pg-url", default=os.environ.get("XIETONG_TEST_DATABASE_URL", PG_URL))
+    parser.add_argument("--pg-db", default=PG_BENCH_DB, help="PostgreSQL: the database the bench (re)creates")
     args = parser.parse_args()
     cases = args.cases or (100_000 if args.db == "sqlite" else 1_000_000)
     if args.db == "sqlite" and not args.reuse and args.dir.exists():
         for name in ("xietong.db", "xietong.db-wal", "xietong.db-shm"):
             (args.dir / name).unlink(missing_ok=True)
     args.dir.mkdir(parents=True, exist_ok=True)
-    run(args.db, cases, args.pg_url, args.rounds, args.reuse, args.dir, args.remigrate)
+    run(args.db, cases, args.pg_url, args.rounds, args.reuse, args.dir, args.remigrate, args.pg_db)
 
 
 if __name__ == "__main__":

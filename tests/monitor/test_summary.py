@@ -16,11 +16,12 @@ from tests.cases.test_returns import holder
 from tests.engine.test_nodes__multi import tasks
 from tests.monitor.conftest import NOW, Build, Quarter, at
 from xietong.cases import service
-from xietong.monitor.figures import figures, ranking
+from xietong.monitor.figures import figures, overview, ranking
 from xietong.monitor.filters import Filters, parse_period
 from xietong.monitor.models import CaseDay, DaysUsedDay, StepDay, SummaryState
 from xietong.monitor.steps import bottlenecks
 from xietong.monitor.summary import refresh, summarised_through
+from xietong.monitor.trend import trend
 
 PERIODS = ("2026Q3", "2026Q4", "2026", "2026-07", "2026-09-01..2026-10-09", "2026-07-06..2026-07-06")
 
@@ -34,6 +35,12 @@ def everything(session: Session, quarter: Quarter, period: str, **filters: int) 
         for by in ("unit", "region"):
             result[f"{who}.{by}"] = ranking(session, principal=principal, filters=f, by=by, now=NOW).rows
         result[f"{who}.steps"] = bottlenecks(session, principal=principal, filters=f, now=NOW, limit=1000).rows
+        result[f"{who}.top_steps"] = bottlenecks(session, principal=principal, filters=f, now=NOW, limit=2).rows
+        result[f"{who}.trend"] = trend(session, principal=principal, filters=f, now=NOW)
+        # the dashboard's one pass gives the same figures and rankings as the three calls
+        made, units, regions = overview(session, principal=principal, filters=f, now=NOW)
+        assert made.model_dump(exclude={"as_of"}) == found
+        assert (units.rows, regions.rows) == (result[f"{who}.unit"], result[f"{who}.region"])
     return result
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, func, select
 
 from xietong.catalog.forms import Material
 from xietong.clock.calendar import WorkCalendar
-from xietong.clock.due import due_at
+from xietong.clock.due import due_at, working_days_used
 from xietong.demo.city import Person
 from xietong.demo.forms import Applicant, FormFiller
 from xietong.demo.samples import Sample, sample_for, samples
@@ -106,6 +106,7 @@ class Context:
     handlers: dict[str, list[int]] = field(default_factory=dict)  # department key -> clerk ids
     names: list[str] = field(default_factory=list)
     _dues: dict[tuple[date, int, bool], datetime] = field(default_factory=dict)
+    _used: dict[tuple[date, date, int], int] = field(default_factory=dict)
     _form_keys: dict[str, frozenset[str] | None] = field(default_factory=dict)
     _checked: set[int] = field(default_factory=set)
 
@@ -135,6 +136,16 @@ class Context:
         found = self._dues.get(key)
         if found is None:
             found = self._dues[key] = due_at(accepted_at, limit_days, self.calendar, immediate=immediate)
+        return found
+
+    def working_days(self, start: datetime, end: datetime, paused_days: int = 0) -> int:
+        """``clock.working_days_used`` as the operations call it (``end`` no earlier than ``start``), remembered
+        per pair of local dates — the only thing of the two instants it reads."""
+        end = max(end, start)
+        key = (self.calendar.local_date(start), self.calendar.local_date(end), paused_days)
+        found = self._used.get(key)
+        if found is None:
+            found = self._used[key] = working_days_used(start, end, self.calendar, paused_days)
         return found
 
     def engine_form(self, process: CompiledProcess, form: dict[str, Any]) -> dict[str, Any]:

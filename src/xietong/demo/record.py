@@ -74,6 +74,7 @@ class CaseRecord:
         self.status_before_pause = "accepted"
         self.timers: list[Timer] = []  # armed and not yet fired
         self.task_cards: dict[int, str] = {}  # overdue steps
+        self.task_days: dict[int, int] = {}  # working days of the steps a person closed
 
     # -- the engine's scope loader -----------------------------------------------------------------
     def active_scopes(self, case_id: int) -> list[ScopeRow]:
@@ -119,6 +120,7 @@ class CaseRecord:
         task.state, task.outcome, task.opinion = "completed", "approve" if approved else "deny", opinion or None
         task.completed_by_id, task.completed_at = by, at
         self.claimed.setdefault(task.id or 0, at)
+        days = self.task_days[task.id or 0] = self.ctx.working_days(task.created_at, at)  # as step_working_days
         run = self._run(at)
         complete_task(run, task, approved=approved)
         self.last_decided = task.node_id
@@ -130,15 +132,21 @@ class CaseRecord:
             "opinion": opinion,
             "acting_for": task.slot.acting_for_id,
             "node": task.node_id,
+            "working_days": days,
         }
         actor = Actor("person", by, task.slot.acting_for_id)
         self._finish("task.completed", actor, at, values, {"task_completed": completed}, run=run)
         return run.new_tasks
 
     def conclude(self, at: datetime, *, by: int, result: str, note: str, trips: int) -> None:
-        """办结 with 准予/不予 (the trips the handler recorded go with it)."""
+        """办结 with 准予/不予 (the trips the handler recorded go with it), the working days used as
+        ``conclude_case`` counts them."""
         self.fire_until(at)
-        values = {"status": "concluded", "result": result, "result_note": note, "concluded_at": at, "trips": trips}
+        accepted, used = self.row["accepted_at"], None
+        if accepted is not None:
+            used = self.ctx.working_days(accepted, at, self.row["paused_days"])
+        values = {"status": "concluded", "result": result, "result_note": note, "concluded_at": at, "trips": trips,
+                  "working_days_used": used}
         self._finish("case.concluded", Actor("person", by), at, values)
 
     def close(self, operation: str, at: datetime, *, by: int, reason: str) -> None:
@@ -275,7 +283,7 @@ class CaseRecord:
             "card": self.task_cards.get(t.id or 0, Card.NONE.value),
             "delegate_id": None,
             "delegated_at": None,
-            "working_days": None,  # as the events of history carry none (statistics compute it from the times)
+            "working_days": self.task_days.get(t.id or 0),  # set when a person decided it, as complete_task does
         }
 
     def _run(self, at: datetime) -> Run:

@@ -9,11 +9,11 @@ from ``monitor_step_day`` where summarised (``monitor.summary``).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Float, Integer, Select, and_, case, cast, func, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import visitors
 
@@ -26,7 +26,7 @@ from xietong.monitor.figures import window_of
 from xietong.monitor.filters import Filters
 from xietong.monitor.measures import RUNNING, anchor_clause
 from xietong.monitor.schemas import Bottlenecks, CardRow, CardsNow, StepRow
-from xietong.monitor.summary import CLOSED_STEPS, STEP_DAY, adapt, day_range, split, summarised_through
+from xietong.monitor.summary import CLOSED_STEPS, STEP_DAY, Held, adapt, day_range, split, summarised_through
 from xietong.security.principal import Principal
 
 
@@ -45,101 +45,92 @@ def _step_clauses(filters: Filters) -> list[object]:
 def bottlenecks(
     session: Session, *, principal: Principal, filters: Filters, now: datetime | None = None, limit: int = 50
 ) -> Bottlenecks:
-    """Steps by average working days held, longest first (closed in the period; open and overdue now)."""
+    """Steps by average working days held, longest first (closed in the period; open and overdue now).
+
+    The closed steps of the summarised days, those of the days after them and the open steps are one
+    ``UNION ALL`` grouped, ranked and cut to ``limit`` by the database: a year holds some 10,000 steps
+    (matter × step × unit), and handing each to Python to rank cost most of the time."""
     scope, window = monitor_scope(principal), window_of(filters, now)
-    rows: dict[tuple[int, str, int], dict[str, Any]] = {}
+    parts: list[Select[Any]] = []
     held, direct_from = split(filters.period.first, filters.period.last, summarised_through(session))
     if held is not None:
-        _closed_from_summary(session, scope, filters, held, rows)
+        parts.append(_closed_from_summary(scope, filters, held))
     if direct_from is not None:
         start = datetime.combine(direct_from, time(0), tzinfo=ZoneInfo(filters.tz)).astimezone(UTC)
-        _closed_direct(session, scope, filters, max(start, window.start), window.end, rows)
-    key = (Case.local_matter_id, Task.node_id, Task.unit_id)
-    opened = (
-        select(
-            *key, func.max(Task.name).label("name"), func.count().label("n"),
-            func.coalesce(func.sum(case((Task.due_at < window.now, 1), else_=0)), 0).label("late"),
-        )
-        .join(Case, Case.id == Task.case_id)
-        .where(scope, *_step_clauses(filters), Task.state == "open")
-        .group_by(*key)
+        parts.append(_closed_direct(scope, filters, max(start, window.start), window.end))
+    parts.append(_open_now(scope, filters, window.now))
+    steps = union_all(*parts).subquery()
+    c = steps.c
+    average = cast(func.sum(c.days_sum), Float) / func.nullif(func.sum(c.days_n), 0)
+    node = c.node_id.collate("C") if session.get_bind().dialect.name == "postgresql" else c.node_id
+    query = (
+        select(c.local_matter_id, c.node_id, c.unit_id, func.max(c.name).label("name"),
+               *(func.sum(c[k]).label(k) for k in _SUMS), func.max(c.max_days).label("max_days"))
+        .group_by(c.local_matter_id, c.node_id, c.unit_id)
+        # as Python would sort (−average or 0, −overdue open, key); node ids in code-point order on PostgreSQL too
+        .order_by(func.coalesce(average, 0).desc(), func.sum(c.overdue_open).desc(), c.local_matter_id, node,
+                  c.unit_id)
+        .limit(limit)
     )
-    for r in session.execute(opened).mappings():
-        row = _row(rows, (r["local_matter_id"], r["node_id"], r["unit_id"]), r["name"])
-        row.update(open_now=r["n"], overdue_open=r["late"])
-    ranked = sorted(rows.items(), key=lambda kv: (-(_average(kv[1]) or 0), -kv[1]["overdue_open"], kv[0]))[:limit]
-    matters = _lookup(session, LocalMatter, {k[0] for k, _ in ranked})
-    units = _lookup(session, Unit, {k[2] for k, _ in ranked})
+    ranked = session.execute(query).mappings().all()
+    matters = _lookup(session, LocalMatter, {r["local_matter_id"] for r in ranked})
+    units = _lookup(session, Unit, {r["unit_id"] for r in ranked})
     return Bottlenecks(filters=filters.described(), as_of=window.now, rows=[
-        StepRow(local_matter_id=m, matter_name=matters.get(m, ""), node_id=n, unit_id=u, unit_name=units.get(u, ""),
-                step_name=v["step_name"], closed=v["closed"], average_days=_average(v), max_days=v["max_days"],
-                overdue_closed=v["overdue_closed"], open_now=v["open_now"], overdue_open=v["overdue_open"])
-        for (m, n, u), v in ranked
+        StepRow(local_matter_id=r["local_matter_id"], matter_name=matters.get(r["local_matter_id"], ""),
+                node_id=r["node_id"], unit_id=r["unit_id"], unit_name=units.get(r["unit_id"], ""),
+                step_name=r["name"], closed=int(r["closed"]),
+                average_days=r["days_sum"] / r["days_n"] if r["days_n"] else None, max_days=r["max_days"],
+                overdue_closed=int(r["overdue_closed"]), open_now=int(r["open_now"]),
+                overdue_open=int(r["overdue_open"]))
+        for r in ranked
     ])
 
 
-def _average(row: dict[str, Any]) -> float | None:
-    return row["days_sum"] / row["days_n"] if row["days_n"] else None
+#: what each part of the union gives per (matter, step, holding unit), besides the name and the longest
+_SUMS = ("closed", "days_sum", "days_n", "overdue_closed", "open_now", "overdue_open")
+_NONE = literal_column("0")
 
 
-def _row(rows: dict[tuple[int, str, int], dict[str, Any]], key: tuple[int, str, int], name: str) -> dict[str, Any]:
-    found = rows.get(key)
-    if found is None:
-        found = rows[key] = {"step_name": name, "closed": 0, "days_sum": 0, "days_n": 0, "max_days": None,
-                             "overdue_closed": 0, "open_now": 0, "overdue_open": 0}
-    return found
+def _part(key: tuple[Any, Any, Any], name: Any, **columns: Any) -> Select[Any]:
+    sums = [columns.get(k, _NONE).label(k) for k in _SUMS]
+    longest = columns.get("max_days", cast(null(), Integer)).label("max_days")
+    return select(*(k.label(label) for k, label in zip(key, ("local_matter_id", "node_id", "unit_id"), strict=True)),
+                  name.label("name"), *sums, longest)
 
 
-def _add(row: dict[str, Any], r: Any) -> None:
-    row["closed"] += int(r["n"])
-    row["days_sum"] += int(r["days_sum"] or 0)
-    row["days_n"] += int(r["days_n"] or 0)
-    row["overdue_closed"] += int(r["late"] or 0)
-    if r["max"] is not None:
-        row["max_days"] = r["max"] if row["max_days"] is None else max(row["max_days"], r["max"])
-
-
-def _closed_direct(
-    session: Session, scope: Any, filters: Filters, start: datetime, end: datetime,
-    rows: dict[tuple[int, str, int], dict[str, Any]],
-) -> None:
+def _closed_direct(scope: Any, filters: Filters, start: datetime, end: datetime) -> Select[Any]:
     key = (Case.local_matter_id, Task.node_id, Task.unit_id)
-    query = (
-        select(
-            *key, func.max(Task.name).label("name"), func.count().label("n"),
-            func.sum(Task.working_days).label("days_sum"), func.count(Task.working_days).label("days_n"),
-            func.max(Task.working_days).label("max"),
-            func.coalesce(func.sum(case((Task.completed_at > Task.due_at, 1), else_=0)), 0).label("late"),
-        )
+    late = func.coalesce(func.sum(case((Task.completed_at > Task.due_at, 1), else_=0)), 0)
+    return (
+        _part(key, func.max(Task.name), closed=func.count(), days_sum=func.coalesce(func.sum(Task.working_days), 0),
+              days_n=func.count(Task.working_days), max_days=func.max(Task.working_days), overdue_closed=late)
         .join(Case, Case.id == Task.case_id)
         .where(scope, *_step_clauses(filters), Task.state.in_(CLOSED_STEPS),
                Task.completed_at >= start, Task.completed_at < end)
         .group_by(*key)
     )
-    for r in session.execute(query).mappings():
-        _add(_row(rows, (r["local_matter_id"], r["node_id"], r["unit_id"]), r["name"]), r)
 
 
-def _closed_from_summary(
-    session: Session, scope: Any, filters: Filters, held: tuple[date, date],
-    rows: dict[tuple[int, str, int], dict[str, Any]],
-) -> None:
+def _closed_from_summary(scope: Any, filters: Filters, held: Held) -> Select[Any]:
     t = STEP_DAY
     clauses = [adapt(c, t) for c in (scope, *_step_clauses(filters)) if not _on_task(c)]
     if filters.unit_id is not None:
         clauses.append(t.c.unit_id == filters.unit_id)
-    query = (
-        select(
-            t.c.local_matter_id, t.c.node_id, t.c.unit_id, func.max(t.c.name).label("name"),
-            func.sum(t.c.closed).label("n"), func.sum(t.c.days_sum).label("days_sum"),
-            func.sum(t.c.days_n).label("days_n"), func.max(t.c.max_days).label("max"),
-            func.sum(t.c.overdue_closed).label("late"),
-        )
-        .where(*clauses, day_range(t, held))
-        .group_by(t.c.local_matter_id, t.c.node_id, t.c.unit_id)
+    return _part(
+        (t.c.local_matter_id, t.c.node_id, t.c.unit_id), t.c.name, closed=t.c.closed, days_sum=t.c.days_sum,
+        days_n=t.c.days_n, max_days=t.c.max_days, overdue_closed=t.c.overdue_closed,
+    ).where(*clauses, day_range(t, held))
+
+
+def _open_now(scope: Any, filters: Filters, now: datetime) -> Select[Any]:
+    key = (Case.local_matter_id, Task.node_id, Task.unit_id)
+    late = func.coalesce(func.sum(case((Task.due_at < now, 1), else_=0)), 0)
+    return (
+        _part(key, func.max(Task.name), open_now=func.count(), overdue_open=late)
+        .join(Case, Case.id == Task.case_id)
+        .where(scope, *_step_clauses(filters), Task.state == "open")
+        .group_by(*key)
     )
-    for r in session.execute(query).mappings():
-        _add(_row(rows, (r["local_matter_id"], r["node_id"], r["unit_id"]), r["name"]), r)
 
 
 def _on_task(clause: Any) -> bool:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from xietong.monitor.definitions import DEFINITIONS
 from xietong.monitor.drilldown import drilldown
-from xietong.monitor.figures import figures, ranking
+from xietong.monitor.figures import overview
 from xietong.monitor.filters import Filters
 from xietong.monitor.schemas import Figures
 from xietong.monitor.steps import bottlenecks, cards_now
@@ -99,9 +99,7 @@ def dashboard(session: Session, *, principal: Principal, filters: Filters, now: 
               fold: bool = False) -> dict[str, Any]:
     """Everything the dashboard panel shows for these filters, and the charts' data; ``fold`` shows the units
     merged away in a 机构改革 within their successor (按改革后单位合并)."""
-    made = figures(session, principal=principal, filters=filters, now=now)
-    units = ranking(session, principal=principal, filters=filters, by="unit", now=now, fold_reorganised=fold)
-    regions = ranking(session, principal=principal, filters=filters, by="region", now=now)
+    made, units, regions = overview(session, principal=principal, filters=filters, now=now, fold=fold)
     steps = bottlenecks(session, principal=principal, filters=filters, limit=TOP_STEPS, now=now)
     cards = cards_now(session, principal=principal, filters=filters, now=now)
     live = [row for figure in ("red_now", "yellow_now") for row in drilldown(
