@@ -9,7 +9,14 @@ from sqlalchemy.orm import Session
 
 from xietong.catalog.codes import next_local_matter_code
 from xietong.catalog.forms import FormSchemaError, check_file_fields, parse_form_schema, parse_materials
-from xietong.catalog.models import BaseMatter, DraftProcess, LocalMatter, MatterVersion, ProcessDefinition
+from xietong.catalog.models import (
+    BaseMatter,
+    DraftProcess,
+    LocalMatter,
+    MatterLineage,
+    MatterVersion,
+    ProcessDefinition,
+)
 from xietong.db.base import utcnow
 from xietong.engine.definition import compile_process, definition_digest
 from xietong.errors import Conflict, FieldProblem, InvalidInput, NotFound
@@ -50,6 +57,8 @@ def create_local_matter(
     name: str | None = None,
 ) -> LocalMatter:
     """Implement a base matter in a region by a handling unit (实施清单); the code follows catalog/codes.py."""
+    if session.scalar(select(BaseMatter.id).where(BaseMatter.parent_id == base.id).limit(1)) is not None:
+        raise Conflict(code="matter_split", detail=f"事项 {base.code} 已拆分为子项，只能实施其子项（业务办理项）")
     if not code:
         code = next_local_matter_code(
             session, base_code=base.code, region_id=region_id, handling_unit_id=handling_unit_id
@@ -156,7 +165,26 @@ def publish_version(session: Session, *, version_id: int) -> MatterVersion:
     version.status, version.published_at = "published", now
     session.execute(update(LocalMatter).where(LocalMatter.id == version.local_matter_id).values(status="published"))
     session.flush()
+    _retire_replaced(session, version.local_matter_id)
     return version
+
+
+def _retire_replaced(session: Session, local_matter_id: int) -> None:
+    """A split's or merge's predecessor retires once every successor of that operation is published
+    (docs/granularity.md); its running cases keep their version."""
+    edges = session.execute(
+        select(MatterLineage.operation, MatterLineage.predecessor_id)
+        .where(MatterLineage.successor_id == local_matter_id)
+    ).all()
+    for operation, predecessor_id in edges:
+        waiting = session.scalar(
+            select(LocalMatter.id).join(MatterLineage, MatterLineage.successor_id == LocalMatter.id)
+            .where(MatterLineage.operation == operation, MatterLineage.predecessor_id == predecessor_id,
+                   LocalMatter.status != "published").limit(1)
+        )
+        status = session.scalar(select(LocalMatter.status).where(LocalMatter.id == predecessor_id))
+        if waiting is None and status == "published":
+            retire_matter(session, local_matter_id=predecessor_id)
 
 
 def retire_matter(session: Session, *, local_matter_id: int) -> LocalMatter:
