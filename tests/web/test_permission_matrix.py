@@ -242,6 +242,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/matters/versions/{version_id}/materials"): ADMIN,
     ("PUT", "/api/v1/matters/versions/{version_id}/process.bpmn"): ADMIN,
     ("PUT", "/api/v1/matters/versions/{version_id}/settings"): ADMIN,
+    ("POST", "/api/v1/matters/base/{base_matter_id}/split"): ADMIN,
+    ("POST", "/api/v1/matters/merge"): ADMIN,
+    ("GET", "/api/v1/matters/{local_matter_id}/lineage"): ADMIN,
 }
 
 # sample values for the path parameters that do not name one of A's objects
