@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 import xietong.cli.granularity  # noqa: F401  (registers the commands on the matters group)
 from tests.cli.conftest import CliDb
 from tests.factories import linear_process, make_city, publish_matter
+from xietong.catalog.granularity import parse_sub_item as parse_item
 from xietong.catalog.models import BaseMatter, LocalMatter, MatterLineage
-from xietong.cli.granularity import parse_item
 from xietong.db.session import unit_of_work
 from xietong.errors import InvalidInput
 from xietong.security.models import AuditRecord

@@ -245,6 +245,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/matters/base/{base_matter_id}/split"): ADMIN,
     ("POST", "/api/v1/matters/merge"): ADMIN,
     ("GET", "/api/v1/matters/{local_matter_id}/lineage"): ADMIN,
+    ("GET", "/admin/matters/{matter_id}/granularity"): ADMIN,
+    ("POST", "/admin/matters/{matter_id}/granularity/split"): ADMIN,
+    ("POST", "/admin/matters/{matter_id}/granularity/merge"): ADMIN,
 }
 
 # sample values for the path parameters that do not name one of A's objects

@@ -41,6 +41,22 @@ class SubItem:
     fields: tuple[str, ...] | None = None
 
 
+def parse_sub_item(text: str) -> SubItem:
+    """``名称|M01,M02|title,kind`` → SubItem (an empty or missing part keeps everything), as the CLI and the
+    page take them."""
+    parts = [p.strip() for p in text.split("|")]
+    if len(parts) > 3 or not parts[0]:
+        raise InvalidInput(code="bad_item", detail=f"子项写法有误：{text}（应为 名称|材料编码,…|字段,…）",
+                           errors=[FieldProblem("items", text, "bad_item")])
+
+    def listed(index: int) -> tuple[str, ...] | None:
+        if len(parts) <= index or not parts[index]:
+            return None
+        return tuple(p.strip() for p in parts[index].split(",") if p.strip()) or None
+
+    return SubItem(name=parts[0], materials=listed(1), fields=listed(2))
+
+
 @dataclass
 class ChildImplementation:
     parent_local_id: int

@@ -14,13 +14,13 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xietong.catalog.granularity import SplitPlan, SubItem, lineage_of, plan_split, split_matter
+from xietong.catalog.granularity import SplitPlan, lineage_of, parse_sub_item, plan_split, split_matter
 from xietong.catalog.merging import MergePlan, merge_matters, plan_merge
 from xietong.catalog.models import BaseMatter, LocalMatter
 from xietong.cli.common import database, out, reported
 from xietong.cli.matters import matters_app
 from xietong.db.session import read_only, unit_of_work
-from xietong.errors import FieldProblem, InvalidInput, NotFound
+from xietong.errors import NotFound
 from xietong.security.audit import record
 from xietong.security.principal import SYSTEM_PRINCIPAL
 
@@ -28,21 +28,6 @@ Reason = Annotated[str, typer.Option("--reason", help="拆分或合并的理由�
 Yes = Annotated[bool, typer.Option("--yes", help="确认写入（不加则只打印方案）")]
 Publish = Annotated[bool, typer.Option("--publish", help="立即发布新事项并废止原事项")]
 ITEM_HELP = "子项：名称|材料编码,…|字段,…（材料、字段可省略，省略即全部保留），可重复"
-
-
-def parse_item(text: str) -> SubItem:
-    """``名称|M01,M02|title,kind`` → SubItem (an empty or missing part keeps everything)."""
-    parts = [p.strip() for p in text.split("|")]
-    if len(parts) > 3 or not parts[0]:
-        raise InvalidInput(code="bad_item", detail=f"子项写法有误：{text}（应为 名称|材料编码,…|字段,…）",
-                           errors=[FieldProblem("--item", text, "bad_item")])
-
-    def listed(index: int) -> tuple[str, ...] | None:
-        if len(parts) <= index or not parts[index]:
-            return None
-        return tuple(p.strip() for p in parts[index].split(",") if p.strip())
-
-    return SubItem(name=parts[0], materials=listed(1), fields=listed(2))
 
 
 def _base_id(session: Session, code: str) -> int:
@@ -70,7 +55,7 @@ def split(
     """Plan (and with --yes write) a split of a base matter and its implementations."""
     console = out()
     with reported(), database() as engine:
-        subs = [parse_item(i) for i in items]
+        subs = [parse_sub_item(i) for i in items]
         with read_only(engine) as session:
             plan = plan_split(session, base_matter_id=_base_id(session, base_code), items=subs)
         _print_split(plan)

@@ -20,6 +20,7 @@ from xietong.web.pages import (
     designer_form,
     designer_process,
     document_templates,
+    granularity,
     integrations,
     matters,
     monitor,
@@ -46,6 +47,7 @@ ROUTERS = (
     admin.router,
     admin_directory.router,
     admin_calendar.router,
+    granularity.router,
 )
 
 
