@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from xietong.catalog import service as catalog
 from xietong.catalog.drafts import content_problems
 from xietong.catalog.models import BaseMatter, LocalMatter, MatterLineage, MatterVersion, ProcessDefinition
+from xietong.catalog.situations import situation_problems, trim_fields
 from xietong.errors import Conflict, FieldProblem, InvalidInput, NotFound
 
 #: the level a split gives its children, by the parent's level (None: an unsplit matter becomes 主项)
@@ -71,6 +72,8 @@ class ChildImplementation:
     legal_limit_days: int
     promised_limit_days: int
     dropped_fields: list[str] = field(default_factory=list)
+    situations: dict[str, Any] | None = None
+    situations_dropped: bool = False  # the parent's 办理情形 name what this child no longer has
 
 
 @dataclass
@@ -96,7 +99,8 @@ class SplitPlan:
             "children": [
                 {"code": c.code, "name": c.name, "level": c.level, "implementations": [
                     {"from": i.parent_code, "code": i.code, "materials": [m["code"] for m in i.materials],
-                     "fields": [f["key"] for f in i.form_schema.get("fields", [])], "dropped_fields": i.dropped_fields}
+                     "fields": [f["key"] for f in i.form_schema.get("fields", [])], "dropped_fields": i.dropped_fields,
+                     "situations_dropped": i.situations_dropped}
                     for i in c.implementations]}
                 for c in self.children
             ],
@@ -194,33 +198,16 @@ def _child_implementation(
                  for p in content_problems(form, materials)]
     definition = session.get(ProcessDefinition, source.process_definition_id)
     assert definition is not None
+    situations = source.situations
+    dropped_situations = situations is not None and bool(situation_problems(
+        situations, form_schema=form, materials=materials, steps=catalog.user_steps(definition.body)))
     return ChildImplementation(
         parent_local_id=local.id, parent_code=local.code, code=code, region_id=local.region_id,
         handling_unit_id=local.handling_unit_id, form_schema=form, materials=materials, process=definition.body,
         kind=source.kind, legal_limit_days=source.legal_limit_days, promised_limit_days=source.promised_limit_days,
-        dropped_fields=dropped,
+        dropped_fields=dropped, situations=None if dropped_situations else situations,
+        situations_dropped=dropped_situations,
     )
-
-
-def trim_fields(
-    fields: list[dict[str, Any]], *, keep: Iterable[str] | None, materials: set[str]
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """The fields kept (those in ``keep``, or all), less the file fields of dropped materials and the fields
-    shown only by a dropped field (transitively); and the keys dropped, in form order."""
-    wanted = None if keep is None else set(keep)
-    kept: list[dict[str, Any]] = []
-    present: set[str] = set()
-    for f in fields:
-        if wanted is not None and f["key"] not in wanted:
-            continue
-        if f.get("type") == "file" and f.get("material") not in materials:
-            continue
-        shown_by = (f.get("visible_when") or {}).get("field")
-        if shown_by is not None and shown_by not in present:
-            continue  # visible_when names an earlier field, so one pass in order is transitive
-        kept.append(f)
-        present.add(f["key"])
-    return kept, [f["key"] for f in fields if f["key"] not in present]
 
 
 def _number_codes(session: Session, children: list[ChildPlan]) -> None:
@@ -264,6 +251,7 @@ def split_matter(
             version = catalog.draft_version(
                 session, local=local, form_schema=impl.form_schema, materials=impl.materials, process=impl.process,
                 promised_limit_days=impl.promised_limit_days, kind=impl.kind, legal_limit_days=impl.legal_limit_days,
+                situations=impl.situations,
             )
             _copy_yellow(session, impl.parent_local_id, version)
             record_lineage(session, operation=operation, kind="split", predecessor=parent, successor=local,

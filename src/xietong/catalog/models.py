@@ -85,6 +85,8 @@ class MatterVersion(Base):
     form_schema: Mapped[dict[str, Any]]
     materials: Mapped[list[Any]]
     process_definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    # 办理情形: questions whose answers select materials, fields and steps (catalog/situations.py); None = none.
+    situations: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_at: Mapped[datetime | None]
     retired_at: Mapped[datetime | None]

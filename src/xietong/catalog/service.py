@@ -17,6 +17,7 @@ from xietong.catalog.models import (
     MatterVersion,
     ProcessDefinition,
 )
+from xietong.catalog.situations import situation_problems
 from xietong.db.base import utcnow
 from xietong.engine.definition import compile_process, definition_digest
 from xietong.errors import Conflict, FieldProblem, InvalidInput, NotFound
@@ -100,6 +101,7 @@ def draft_version(
     promised_limit_days: int,
     kind: str | None = None,
     legal_limit_days: int | None = None,
+    situations: dict[str, Any] | None = None,
 ) -> MatterVersion:
     """A new draft version of a local matter; everything in it is validated now, not at publication."""
     base = session.get(BaseMatter, local.base_matter_id)
@@ -109,6 +111,9 @@ def draft_version(
     problems = _content_problems(form_schema, materials)
     if promised_limit_days > legal and kind == "promised":
         problems.append(FieldProblem("promised_limit_days", "承诺时限不能超过法定时限", "limit_exceeds_legal"))
+    if situations is not None:
+        problems += situation_problems(situations, form_schema=form_schema, materials=materials,
+                                       steps=user_steps(process))
     if problems:
         raise InvalidInput(code="version_invalid", detail=f"事项版本有 {len(problems)} 处问题", errors=problems)
     definition = store_process(session, process)
@@ -131,10 +136,16 @@ def draft_version(
         form_schema=form_schema,
         materials=materials,
         process_definition_id=definition.id,
+        situations=situations,
     )
     session.add(version)
     session.flush()
     return version
+
+
+def user_steps(process: dict[str, Any]) -> dict[str, str]:
+    """A process body's user tasks, id → name (what 办理情形 may skip)."""
+    return {n["id"]: n.get("name") or n["id"] for n in process.get("nodes", []) if n.get("type") == "user_task"}
 
 
 def _content_problems(form_schema: dict[str, Any], materials: list[Any]) -> list[FieldProblem]:

@@ -1,4 +1,4 @@
-"""Matter granularity (issue 9 item 3): the base matters' hierarchy, the lineage of splits and merges
+"""Matter granularity (issue 9 item 3): the base matters' hierarchy, the lineage of splits and merges, 办理情形
 
 Revision ID: 0028
 Revises: 0020
@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 from xietong.db.base import UTCDateTime
 
@@ -18,6 +19,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 
 def upgrade() -> None:
@@ -47,9 +49,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("predecessor_id", "successor_id", name=op.f("uq_matter_lineage_predecessor_id")),
     )
     op.create_index(op.f("ix_matter_lineage_successor_id"), "matter_lineage", ["successor_id"])
+    with op.batch_alter_table("matter_version") as batch:
+        batch.add_column(sa.Column("situations", JSON, nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("matter_version") as batch:
+        batch.drop_column("situations")
     op.drop_index(op.f("ix_matter_lineage_successor_id"), table_name="matter_lineage")
     op.drop_table("matter_lineage")
     with op.batch_alter_table("base_matter") as batch:
