@@ -248,6 +248,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/admin/matters/{matter_id}/granularity"): ADMIN,
     ("POST", "/admin/matters/{matter_id}/granularity/split"): ADMIN,
     ("POST", "/admin/matters/{matter_id}/granularity/merge"): ADMIN,
+    ("POST", "/admin/matters/{matter_id}/versions/{version_id}/situations"): ADMIN,
 }
 
 # sample values for the path parameters that do not name one of A's objects

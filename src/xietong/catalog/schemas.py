@@ -49,6 +49,7 @@ class VersionIn(BaseModel):
     process: dict[str, Any]
     promised_limit_days: int = Field(ge=0, le=365)
     kind: Literal["immediate", "promised"] | None = None
+    situations: dict[str, Any] | None = Field(None, description="办理情形（docs/form-schema.md）")
 
 
 class VersionOut(BaseModel):
@@ -68,6 +69,7 @@ class VersionOut(BaseModel):
     created_at: datetime
     published_at: datetime | None
     retired_at: datetime | None
+    situations: dict[str, Any] | None = None
 
 
 class MatterSummary(BaseModel):

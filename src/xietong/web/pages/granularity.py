@@ -4,6 +4,7 @@ preview of the plan before anything is written. The rules are in ``catalog.granu
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from typing import Any
 
@@ -34,7 +35,13 @@ def _context(request: Request, principal: Principal, matter_id: int) -> dict[str
         found = lineage_of(session, local_matter_id=matter_id)
         version = session.scalar(select(MatterVersion).where(
             MatterVersion.local_matter_id == matter_id).order_by(MatterVersion.number.desc()).limit(1))
+        draft = session.scalar(select(MatterVersion).where(
+            MatterVersion.local_matter_id == matter_id, MatterVersion.status == "draft"))
         return {
+            "draft": plain(draft) if draft else None,
+            "situations_text": json.dumps(draft.situations, ensure_ascii=False, indent=2)
+            if draft is not None and draft.situations else "",
+            "current_situations": version.situations if version else None,
             "local": plain(local), "base": plain(base), "level": LEVEL_NAMES.get(base.level, "事项"),
             "members": found.members, "edges": [asdict(e) for e in found.edges],
             "materials": version.materials if version else [],
@@ -117,3 +124,27 @@ async def merge(matter_id: int, request: Request, principal: PagePrincipal) -> R
     except DomainError as exc:
         return _failed(request, principal, matter_id, exc, **posted)
     return RedirectResponse(f"/admin/matters/{result.local_id}/granularity?done=merged", status_code=303)
+
+
+@router.post("/{matter_id}/versions/{version_id}/situations", include_in_schema=False)
+async def save_situations(matter_id: int, version_id: int, request: Request, principal: PagePrincipal) -> Response:
+    """A draft's 办理情形 as JSON (docs/form-schema.md); empty removes them. Refused with every problem."""
+    data = await request.form()
+    text = str(data.get("situations", "")).strip()
+    try:
+        try:
+            situations = json.loads(text) if text else None
+        except ValueError as exc:
+            line = getattr(exc, "lineno", 1)
+            raise InvalidInput(code="situations_invalid", detail=f"办理情形不是有效的 JSON（第 {line} 行）") from exc
+        with writing(request) as session:
+            drafts.administered_matter(session, principal, matter_id)
+            version = drafts.editable(session, version_id)
+            if version.local_matter_id != matter_id:
+                raise InvalidInput(code="version_not_found", detail="事项版本不存在")
+            drafts.save_situations(session, version=version, situations=situations)
+            audit(session, request, principal, "catalog.draft_situations_saved", target_kind="matter_version",
+                  target_id=version_id, questions=len((situations or {}).get("questions", [])))
+    except DomainError as exc:
+        return _failed(request, principal, matter_id, exc, part="situations", posted_situations=text)
+    return RedirectResponse(f"/admin/matters/{matter_id}/granularity?done=situations", status_code=303)
