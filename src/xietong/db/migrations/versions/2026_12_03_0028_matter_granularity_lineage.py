@@ -46,7 +46,7 @@ def upgrade() -> None:
                                 name=op.f("fk_matter_lineage_successor_id_local_matter")),
         sa.ForeignKeyConstraint(["by_id"], ["person.id"], name=op.f("fk_matter_lineage_by_id_person")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_matter_lineage")),
-        sa.UniqueConstraint("predecessor_id", "successor_id", name=op.f("uq_matter_lineage_predecessor_id")),
+        sa.UniqueConstraint("predecessor_id", "successor_id", name=op.f("uq_matter_lineage_predecessor_id_successor_id")),
     )
     op.create_index(op.f("ix_matter_lineage_successor_id"), "matter_lineage", ["successor_id"])
     with op.batch_alter_table("matter_version") as batch:
