@@ -117,3 +117,20 @@ def test_a_draft_whose_content_no_longer_fits_its_situations_cannot_be_published
     assert [p.code for p in problems] == ["unknown_field"]
     drafts.save_situations(session, version=draft, situations=None)
     assert drafts.publish_problems(session, draft) == []
+
+
+def test_a_resubmission_is_checked_against_the_same_answers_and_keeps_them(session: Session) -> None:
+    city, local = _matter(session)
+    office, staffing = city.principal(session, "office"), city.principal(session, "staffing")
+    case_id, _ = cases.submit_case(session, principal=office, local_matter_id=local.id,
+                                   applicant_unit_id=city.units["office"].id,
+                                   form={"title": "变更申请", "reason": "地址变更"}, situation={"kind": "change"})
+    cases.request_supplement(session, principal=staffing, case_id=case_id, items=[{"note": "原因写详细些"}])
+    with pytest.raises(InvalidInput) as refused:
+        cases.resubmit_case(session, principal=office, case_id=case_id, form={"title": "变更申请"})
+    assert [p.field for p in refused.value.errors] == ["reason"]  # still a change: the reason, not the plan
+    cases.resubmit_case(session, principal=office, case_id=case_id,
+                        form={"title": "变更申请", "reason": "注册地址由东区迁至西区", "plan": [9]})
+    form = session.scalar(select(Case.form).where(Case.id == case_id))
+    assert form == {"title": "变更申请", "reason": "注册地址由东区迁至西区",
+                    "_situation": {"answers": {"kind": "change"}, "skipped": ["review"]}}
