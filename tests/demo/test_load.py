@@ -23,7 +23,7 @@ from tests.conftest import own_database
 from xietong.cases.enums import OPEN_STATUSES, CaseStatus
 from xietong.cases.models import Attachment, Case, CaseParty, Event
 from xietong.catalog.forms import parse_form_schema, validate_form
-from xietong.catalog.models import MatterVersion
+from xietong.catalog.models import LocalMatter, MatterLineage, MatterVersion
 from xietong.clock.cards import Card, card_for
 from xietong.config import Settings
 from xietong.db import migrate
@@ -325,7 +325,10 @@ def test_the_services_carry_on_with_the_demo(built: Built) -> None:
                 )
             assert events[-1].type == "task.completed" and events[-1].prev_hash == events[-2].hash
 
-            model = session.scalars(select(Case).where(Case.status == "archived").order_by(Case.id.desc())).first()
+            model = session.scalars(  # of a matter still offered (the demo retires a split and two merged ones)
+                select(Case).join(LocalMatter, LocalMatter.id == Case.local_matter_id)
+                .where(Case.status == "archived", LocalMatter.status == "published").order_by(Case.id.desc())
+            ).first()
             assert model is not None
             version = session.get(MatterVersion, model.matter_version_id)
             assert version is not None
@@ -362,3 +365,18 @@ def test_the_services_carry_on_with_the_demo(built: Built) -> None:
         finally:
             session.close()
             outer.rollback()
+
+
+def test_a_few_matters_are_split_and_merged_with_their_history_kept(db: Session) -> None:
+    """demo/granularity.py: one matter split into two sub-items, two merged into one joint matter; the cases
+    filed before keep their matters, and each re-cut group shares one lineage key."""
+    edges = db.execute(select(MatterLineage.kind, MatterLineage.predecessor_id, MatterLineage.successor_id)).all()
+    kinds = Counter(kind for kind, _, _ in edges)
+    assert kinds["merge"] == 2 and kinds["split"] >= 2 and kinds["split"] % 2 == 0
+    for _, before, after in edges:
+        keys = db.execute(select(LocalMatter.lineage_key, LocalMatter.status)
+                          .where(LocalMatter.id.in_([before, after])).order_by(LocalMatter.id)).all()
+        assert keys[0].lineage_key == keys[1].lineage_key
+        assert [k.status for k in keys] == ["retired", "published"]
+    predecessors = {before for _, before, _ in edges}
+    assert db.scalar(select(func.count()).select_from(Case).where(Case.local_matter_id.in_(predecessors))) > 0

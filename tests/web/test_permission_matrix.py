@@ -265,6 +265,13 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/sso/login"): PUBLIC, ("GET", "/sso/callback"): PUBLIC, ("GET", "/sso/totp"): PUBLIC,
     ("POST", "/sso/totp"): PUBLIC, ("GET", "/sso/dingtalk"): PUBLIC, ("POST", "/sso/dingtalk"): PUBLIC,
     ("POST", "/api/v1/auth/sso/dingtalk"): PUBLIC,
+    ("POST", "/api/v1/matters/base/{base_matter_id}/split"): ADMIN,
+    ("POST", "/api/v1/matters/merge"): ADMIN,
+    ("GET", "/api/v1/matters/{local_matter_id}/lineage"): ADMIN,
+    ("GET", "/admin/matters/{matter_id}/granularity"): ADMIN,
+    ("POST", "/admin/matters/{matter_id}/granularity/split"): ADMIN,
+    ("POST", "/admin/matters/{matter_id}/granularity/merge"): ADMIN,
+    ("POST", "/admin/matters/{matter_id}/versions/{version_id}/situations"): ADMIN,
 }
 
 # sample values for the path parameters that do not name one of A's objects

@@ -32,7 +32,8 @@ from xietong.catalog.reductions import (
     reductions,
     version_facts,
 )
-from xietong.catalog.service import KINDS, publish_version, store_process
+from xietong.catalog.service import KINDS, publish_version, store_process, user_steps
+from xietong.catalog.situations import situation_problems
 from xietong.db.base import utcnow
 from xietong.directory.models import Region, Unit
 from xietong.engine.bpmn import export_bpmn, import_bpmn
@@ -163,6 +164,7 @@ def open_draft(session: Session, *, local: LocalMatter) -> MatterVersion:
         local_matter_id=local.id, number=(latest.number if latest else 0) + 1, status="draft", kind=kind,
         legal_limit_days=legal, promised_limit_days=promised, form_schema=form, materials=materials,
         process_definition_id=definition.id, yellow_days=yellow[0], yellow_ratio=yellow[1],
+        situations=latest.situations if latest is not None else None,
     )
     session.add(version)
     session.flush()
@@ -341,7 +343,22 @@ def publish_problems(session: Session, version: MatterVersion) -> list[FieldProb
     if row is not None:
         problems += [FieldProblem(f"process.{p['element'] or 'process'}", f"流程：{p['message']}", p["code"])
                      for p in row.problems]
+    if version.situations is not None:  # the form, materials or process may have changed since they were saved
+        problems += situation_problems(version.situations, form_schema=version.form_schema,
+                                       materials=version.materials, steps=user_steps(process_body(session, version)))
     return problems
+
+
+def save_situations(session: Session, *, version: MatterVersion, situations: dict[str, Any] | None) -> None:
+    """Replace a draft's 办理情形 (None removes them); refused with every problem, nothing saved."""
+    if situations is not None:
+        problems = situation_problems(situations, form_schema=version.form_schema, materials=version.materials,
+                                      steps=user_steps(process_body(session, version)))
+        if problems:
+            raise InvalidInput(code="situations_invalid", detail=f"办理情形有 {len(problems)} 处问题",
+                               errors=problems)
+    version.situations = situations
+    session.flush()
 
 
 def publish_draft(session: Session, *, version: MatterVersion) -> MatterVersion:

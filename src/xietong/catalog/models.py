@@ -28,6 +28,10 @@ class BaseMatter(Base):
     form_template: Mapped[dict[str, Any] | None]
     materials_template: Mapped[list[Any] | None]
     process_template: Mapped[dict[str, Any] | None]
+    # Granularity (docs/granularity.md): a split matter is 主项 (``main``) with 子项 (``sub``) children, a split
+    # 子项 has 业务办理项 (``task``) children; None is an unsplit matter. Only matters without children are applied for.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("base_matter.id"), index=True)
+    level: Mapped[str | None] = mapped_column(String(8))
 
 
 class LocalMatter(Base):
@@ -45,7 +49,8 @@ class LocalMatter(Base):
     region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), index=True)
     handling_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
     status: Mapped[str] = mapped_column(String(12), default="draft")  # draft | published | retired
-    # Statistics group by lineage; until splits and merges exist it is the matter's own code.
+    # Statistics group by lineage: every matter joined to this one by splits and merges shares the key
+    # (catalog/granularity.py keeps it; an untouched matter's key is its own code).
     lineage_key: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -80,6 +85,8 @@ class MatterVersion(Base):
     form_schema: Mapped[dict[str, Any]]
     materials: Mapped[list[Any]]
     process_definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    # 办理情形: questions whose answers select materials, fields and steps (catalog/situations.py); None = none.
+    situations: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_at: Mapped[datetime | None]
     retired_at: Mapped[datetime | None]
@@ -134,3 +141,22 @@ class DraftProcess(Base):
     problems: Mapped[list[Any]]
     saved_at: Mapped[datetime] = mapped_column(default=utcnow)
     saved_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+
+
+class MatterLineage(Base):
+    """One edge of a split or merge (一件事): which local matter became which, when, why and by whom."""
+
+    __tablename__ = "matter_lineage"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    operation: Mapped[str] = mapped_column(String(32))  # ties the edges of one split or merge together
+    kind: Mapped[str] = mapped_column(String(8))  # split | merge
+    predecessor_id: Mapped[int] = mapped_column(ForeignKey("local_matter.id"))
+    predecessor_code: Mapped[str] = mapped_column(String(64))
+    successor_id: Mapped[int] = mapped_column(ForeignKey("local_matter.id"), index=True)
+    successor_code: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+
+    __table_args__ = (UniqueConstraint("predecessor_id", "successor_id"),)

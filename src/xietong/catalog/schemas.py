@@ -49,6 +49,7 @@ class VersionIn(BaseModel):
     process: dict[str, Any]
     promised_limit_days: int = Field(ge=0, le=365)
     kind: Literal["immediate", "promised"] | None = None
+    situations: dict[str, Any] | None = Field(None, description="办理情形（docs/form-schema.md）")
 
 
 class VersionOut(BaseModel):
@@ -68,6 +69,7 @@ class VersionOut(BaseModel):
     created_at: datetime
     published_at: datetime | None
     retired_at: datetime | None
+    situations: dict[str, Any] | None = None
 
 
 class MatterSummary(BaseModel):
@@ -90,3 +92,63 @@ class MatterDetail(MatterSummary):
     legal_basis: str
     current_version: VersionOut | None
     versions: list[VersionOut]
+
+
+class SubItemIn(BaseModel):
+    """One child of a split; ``materials``/``fields`` keep only those codes/keys (left out: keep everything)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    materials: list[str] | None = Field(None, max_length=100)
+    fields: list[str] | None = Field(None, max_length=200)
+
+
+class SplitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[SubItemIn] = Field(min_length=2, max_length=20)
+    reason: str = Field(min_length=1, max_length=500)
+    publish: bool = Field(False, description="立即发布各子项并废止原事项（否则子项为草稿，全部发布后原事项废止）")
+    dry_run: bool = Field(False, description="只返回拆分方案，不写入")
+
+
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    local_matter_ids: list[int] = Field(min_length=2, max_length=10)
+    code: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$", description="一件事的基本目录编码")
+    name: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=500)
+    lead_id: int | None = Field(None, description="牵头事项（其办理单位受理一件事）；默认第一个")
+    publish: bool = False
+    dry_run: bool = False
+
+
+class GranularityOut(BaseModel):
+    """A split's or merge's plan, and (unless a dry run) what was written."""
+
+    dry_run: bool
+    operation: str | None = None
+    plan: dict[str, Any]
+    local_matter_ids: list[int] = []
+    version_ids: list[int] = []
+
+
+class LineageEdgeOut(BaseModel):
+    operation: str
+    kind: str
+    predecessor_id: int
+    predecessor_code: str
+    successor_id: int
+    successor_code: str
+    reason: str
+    at: str
+    by_id: int | None
+
+
+class LineageOut(BaseModel):
+    local_matter_id: int
+    lineage_key: str
+    members: list[dict[str, Any]]
+    edges: list[LineageEdgeOut]

@@ -9,7 +9,15 @@ from sqlalchemy.orm import Session
 
 from xietong.catalog.codes import next_local_matter_code
 from xietong.catalog.forms import FormSchemaError, check_file_fields, parse_form_schema, parse_materials
-from xietong.catalog.models import BaseMatter, DraftProcess, LocalMatter, MatterVersion, ProcessDefinition
+from xietong.catalog.models import (
+    BaseMatter,
+    DraftProcess,
+    LocalMatter,
+    MatterLineage,
+    MatterVersion,
+    ProcessDefinition,
+)
+from xietong.catalog.situations import situation_problems
 from xietong.db.base import utcnow
 from xietong.directory.models import Unit
 from xietong.engine.definition import compile_process, definition_digest
@@ -52,6 +60,8 @@ def create_local_matter(
 ) -> LocalMatter:
     """Implement a base matter in a region by a handling unit (实施清单); the code follows catalog/codes.py."""
     _require_active_unit(session, handling_unit_id)
+    if session.scalar(select(BaseMatter.id).where(BaseMatter.parent_id == base.id).limit(1)) is not None:
+        raise Conflict(code="matter_split", detail=f"事项 {base.code} 已拆分为子项，只能实施其子项（业务办理项）")
     if not code:
         code = next_local_matter_code(
             session, base_code=base.code, region_id=region_id, handling_unit_id=handling_unit_id
@@ -93,6 +103,7 @@ def draft_version(
     promised_limit_days: int,
     kind: str | None = None,
     legal_limit_days: int | None = None,
+    situations: dict[str, Any] | None = None,
 ) -> MatterVersion:
     """A new draft version of a local matter; everything in it is validated now, not at publication."""
     base = session.get(BaseMatter, local.base_matter_id)
@@ -102,6 +113,9 @@ def draft_version(
     problems = _content_problems(form_schema, materials)
     if promised_limit_days > legal and kind == "promised":
         problems.append(FieldProblem("promised_limit_days", "承诺时限不能超过法定时限", "limit_exceeds_legal"))
+    if situations is not None:
+        problems += situation_problems(situations, form_schema=form_schema, materials=materials,
+                                       steps=user_steps(process))
     if problems:
         raise InvalidInput(code="version_invalid", detail=f"事项版本有 {len(problems)} 处问题", errors=problems)
     definition = store_process(session, process)
@@ -124,10 +138,16 @@ def draft_version(
         form_schema=form_schema,
         materials=materials,
         process_definition_id=definition.id,
+        situations=situations,
     )
     session.add(version)
     session.flush()
     return version
+
+
+def user_steps(process: dict[str, Any]) -> dict[str, str]:
+    """A process body's user tasks, id → name (what 办理情形 may skip)."""
+    return {n["id"]: n.get("name") or n["id"] for n in process.get("nodes", []) if n.get("type") == "user_task"}
 
 
 def _content_problems(form_schema: dict[str, Any], materials: list[Any]) -> list[FieldProblem]:
@@ -161,6 +181,7 @@ def publish_version(session: Session, *, version_id: int) -> MatterVersion:
     version.status, version.published_at = "published", now
     session.execute(update(LocalMatter).where(LocalMatter.id == version.local_matter_id).values(status="published"))
     session.flush()
+    _retire_replaced(session, version.local_matter_id)
     return version
 
 
@@ -169,6 +190,24 @@ def _require_active_unit(session: Session, unit_id: int) -> None:
     unit = session.get(Unit, unit_id)
     if unit is not None and not unit.active:
         raise Conflict(code="unit_inactive", detail=f"承办单位“{unit.name}”已停用，不能为其新增或发布事项")
+
+
+def _retire_replaced(session: Session, local_matter_id: int) -> None:
+    """A split's or merge's predecessor retires once every successor of that operation is published
+    (docs/granularity.md); its running cases keep their version."""
+    edges = session.execute(
+        select(MatterLineage.operation, MatterLineage.predecessor_id)
+        .where(MatterLineage.successor_id == local_matter_id)
+    ).all()
+    for operation, predecessor_id in edges:
+        waiting = session.scalar(
+            select(LocalMatter.id).join(MatterLineage, MatterLineage.successor_id == LocalMatter.id)
+            .where(MatterLineage.operation == operation, MatterLineage.predecessor_id == predecessor_id,
+                   LocalMatter.status != "published").limit(1)
+        )
+        status = session.scalar(select(LocalMatter.status).where(LocalMatter.id == predecessor_id))
+        if waiting is None and status == "published":
+            retire_matter(session, local_matter_id=predecessor_id)
 
 
 def retire_matter(session: Session, *, local_matter_id: int) -> LocalMatter:

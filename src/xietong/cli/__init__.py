@@ -15,6 +15,7 @@ def main() -> None:
     from xietong.cli import db as _db  # noqa: F401  (registers the command groups)
     from xietong.cli import demo as _demo  # noqa: F401
     from xietong.cli import directory as _directory  # noqa: F401
+    from xietong.cli import granularity as _granularity  # noqa: F401
     from xietong.cli import matters as _matters  # noqa: F401
     from xietong.cli import matters_xlsx as _matters_xlsx  # noqa: F401
     from xietong.cli import monitor as _monitor  # noqa: F401

@@ -38,6 +38,7 @@ from xietong.demo.bulk import BulkWriter
 from xietong.demo.catalogue import build_catalogue
 from xietong.demo.city import DEMO_LOGINS, build_city
 from xietong.demo.context import Context, assigner_for, blob_rows
+from xietong.demo.granularity import recut
 from xietong.demo.seed import DEMO_PASSWORD, PublishedMatter, filter_city, insert_catalogue, insert_city
 from xietong.demo.shares import HISTORY_TABLES, Batch, Job, can_fork, play_shares, prewarm
 from xietong.demo.timeline import HISTORY_DAYS, OfficeClock, make_plans, people_index
@@ -150,6 +151,7 @@ def _build(
     rng = random.Random(f"xietong-demo-history-{seed}")
     _history(conn, writer, ctx, published, cases, rng, report, fork)
     writer.fix_sequences()
+    recut(session)  # a few split and merged matters, through the real operations (demo/granularity.py)
 
 
 def _history(

@@ -225,6 +225,8 @@ def insert_catalogue(
                 "form_template": matter.form,
                 "materials_template": list(matter.materials),
                 "process_template": catalogue.processes[matter.process_id],
+                "parent_id": None,
+                "level": None,
                 "created_at": at,
             }
         )
@@ -292,6 +294,7 @@ def _local_rows(
         "form_schema": matter.form,
         "materials": matter.materials,
         "process_definition_id": definition_id,
+        "situations": None,
         "created_at": at,
         "published_at": at,
         "retired_at": None,

@@ -87,7 +87,11 @@ def _enter(run: Run, node: Node, scope: ScopeRow, approved: bool, budget: list[i
     budget[0] -= 1
     if budget[0] < 0:
         raise RoutingError(code="endless_loop", detail="流程在网关之间无限循环，请检查条件")
-    if node.type == "user_task":
+    if node.type == "user_task" and node.id in _skipped(run):
+        # 办理情形: the answers given at submission leave this step out; it counts as passed, opens no task.
+        run.case.step_results[node.id] = {"approved": True, "outcome": "skipped"}
+        _leave(run, node, scope, approved, budget)
+    elif node.type == "user_task":
         user_task.enter(run, node, scope)
     elif node.type == "end":
         _finish(run, scope)
@@ -102,6 +106,12 @@ def _enter(run: Run, node: Node, scope: ScopeRow, approved: bool, budget: list[i
             _leave(run, node, outer, all_approved, budget)
     else:  # exclusive gateway or pass-through parallel gateway
         _leave(run, node, scope, approved, budget)
+
+
+def _skipped(run: Run) -> list[str]:
+    """The steps the case's form marks as skipped (``_situation.skipped``, written at submission)."""
+    kept = run.case.form.get("_situation")
+    return list(kept.get("skipped", ())) if isinstance(kept, dict) else []
 
 
 def _finish(run: Run, scope: ScopeRow) -> None:

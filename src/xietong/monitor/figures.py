@@ -194,8 +194,8 @@ def promised_speed_up(session: Session, *, filters: Filters) -> SpeedUp:
         query = query.where(LocalMatter.region_id == filters.region_id)
     if filters.unit_id is not None:
         query = query.where(LocalMatter.handling_unit_id == filters.unit_id)
-    if filters.local_matter_id is not None:
-        query = query.where(LocalMatter.id == filters.local_matter_id)
+    if (matter := filters.matter_clause(LocalMatter.id)) is not None:
+        query = query.where(matter)
     matters, promised, legal, immediate = session.execute(query).one()
     return SpeedUp(
         matters=int(matters) - int(immediate), promised_sum=int(promised), legal_sum=int(legal),

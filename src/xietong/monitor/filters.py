@@ -13,9 +13,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, select
 
 from xietong.cases.models import Case
+from xietong.catalog.models import LocalMatter
 from xietong.errors import InvalidInput
 
 TZ = "Asia/Shanghai"
@@ -94,13 +95,27 @@ def _month_end(first: date) -> date:
 
 @dataclass(frozen=True)
 class Filters:
-    """A period and, optionally, one region, one handling unit, one local matter (implementation)."""
+    """A period and, optionally, one region, one handling unit, one local matter (implementation).
+
+    With ``follow_lineage`` the matter stands for its whole lineage group (docs/granularity.md): a split
+    parent's cases count with its children's, a merge's originals' with the joint matter's.
+    """
 
     period: Period
     region_id: int | None = None
     unit_id: int | None = None
     local_matter_id: int | None = None
     tz: str = TZ
+    follow_lineage: bool = False
+
+    def matter_clause(self, column: ColumnElement[int]) -> ColumnElement[bool] | None:
+        """The matter filter on a local-matter id column (``case.local_matter_id``, ``local_matter.id``)."""
+        if self.local_matter_id is None:
+            return None
+        if not self.follow_lineage:
+            return column == self.local_matter_id
+        key = select(LocalMatter.lineage_key).where(LocalMatter.id == self.local_matter_id).scalar_subquery()
+        return column.in_(select(LocalMatter.id).where(LocalMatter.lineage_key == key))
 
     def bounds(self) -> tuple[datetime, datetime]:
         return self.period.bounds(self.tz)
@@ -112,12 +127,13 @@ class Filters:
             clauses.append(Case.region_id == self.region_id)
         if self.unit_id is not None:
             clauses.append(Case.handling_unit_id == self.unit_id)
-        if self.local_matter_id is not None:
-            clauses.append(Case.local_matter_id == self.local_matter_id)
+        if (matter := self.matter_clause(Case.local_matter_id)) is not None:
+            clauses.append(matter)
         return clauses
 
     def described(self) -> dict[str, Any]:
         return {
             "period": self.period.label, "from": self.period.first.isoformat(), "to": self.period.last.isoformat(),
             "region_id": self.region_id, "unit_id": self.unit_id, "local_matter_id": self.local_matter_id,
+            "follow_lineage": self.follow_lineage,
         }

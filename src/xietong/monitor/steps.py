@@ -35,8 +35,8 @@ def _step_clauses(filters: Filters) -> list[object]:
     clauses: list[object] = []
     if filters.region_id is not None:
         clauses.append(Case.region_id == filters.region_id)
-    if filters.local_matter_id is not None:
-        clauses.append(Case.local_matter_id == filters.local_matter_id)
+    if (matter := filters.matter_clause(Case.local_matter_id)) is not None:
+        clauses.append(matter)
     if filters.unit_id is not None:
         clauses.append(Task.unit_id == filters.unit_id)
     return clauses

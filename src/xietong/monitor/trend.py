@@ -72,7 +72,8 @@ def trend(session: Session, *, principal: Principal, filters: Filters, now: date
             submitted, concluded, on_time = found[held[piece]].get(piece.first, (0, 0, 0))
         else:
             part = Filters(period=piece, region_id=filters.region_id, unit_id=filters.unit_id,
-                           local_matter_id=filters.local_matter_id, tz=filters.tz)
+                           local_matter_id=filters.local_matter_id, tz=filters.tz,
+                           follow_lineage=filters.follow_lineage)
             tally = tallies(session, scope=scope, filters=part, window=window_of(part, now), keys=TREND_KEYS).get(None)
             submitted, concluded, on_time = (tally.count(k) if tally else 0 for k in ("submitted", "concluded",
                                                                                     "on_time"))

@@ -20,7 +20,15 @@ from xietong.cases.events import Actor
 from xietong.cases.models import SupplementRequest
 from xietong.cases.service.clock import pause_values, resume_values
 from xietong.cases.service.common import Operation, facts, lock_case, refuse, require, require_status
-from xietong.cases.service.submit import _check_form, _check_materials, _materials, claim_attachments
+from xietong.cases.service.submit import (
+    _check_form,
+    _check_materials,
+    _materials,
+    claim_attachments,
+    situation_applied,
+    without_left_out,
+)
+from xietong.catalog import situations
 from xietong.catalog.models import MatterVersion
 from xietong.db.base import utcnow
 from xietong.engine import returns as engine_returns
@@ -36,7 +44,8 @@ VERSION = MatterVersion.__table__
 TASK = Task.__table__
 MAX_ITEMS = 50
 MAX_TEXT = 500
-_VERSION_SCHEMAS = select(cast(VERSION.c.form_schema, Text), cast(VERSION.c.materials, Text)).where(
+_VERSION_SCHEMAS = select(cast(VERSION.c.form_schema, Text), cast(VERSION.c.materials, Text),
+                          cast(VERSION.c.situations, Text)).where(
     VERSION.c.id == bindparam("b_id")
 )
 _OPEN_REQUEST = (
@@ -98,12 +107,21 @@ def resubmit_case(
     require(session, principal, "resubmit", row)
     require_status("resubmit", row)
     conn = session.connection()
-    schema_text, materials_text = conn.execute(_VERSION_SCHEMAS, {"b_id": row["matter_version_id"]}).one()
+    schema_text, materials_text, situations_text = conn.execute(
+        _VERSION_SCHEMAS, {"b_id": row["matter_version_id"]}).one()
+    # 办理情形 answered at submission still decide what applies (the answers are not re-asked).
+    kept = (row["form"] or {}).get(situations.FORM_KEY)
+    full_text = schema_text
+    if kept is not None:
+        schema_text, materials_text, _, _ = situation_applied(situations_text, schema_text, materials_text,
+                                                              kept.get("answers"))
     changes: dict[str, Any] = {}
     values: dict[str, Any] = {}
     problems: list[FieldProblem] = []
     if form is not None:
-        cleaned, problems = _check_form(schema_text, form)
+        cleaned, problems = _check_form(schema_text, without_left_out(form, full_text, schema_text))
+        if kept is not None:
+            cleaned[situations.FORM_KEY] = kept
         changes["form"] = _form_changes(row["form"] or {}, cleaned)
         values["form"] = cleaned
     given = {code: ids for code, ids in (materials or {}).items() if ids}

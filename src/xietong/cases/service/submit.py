@@ -17,6 +17,7 @@ from xietong.cases.models import Attachment, Case
 from xietong.cases.numbering import next_case_number
 from xietong.cases.service.writes import write_closing
 from xietong.cases.uploaders import uploaded_by, uploader
+from xietong.catalog import situations
 from xietong.catalog.forms import FormSchema, Material, parse_form_schema, parse_materials, validate_form
 from xietong.catalog.models import LocalMatter, MatterVersion
 from xietong.db import fastpath
@@ -42,6 +43,7 @@ _PUBLISHED_VERSION = (
         VERSION.c.legal_limit_days,
         cast(VERSION.c.form_schema, Text).label("form_schema"),
         cast(VERSION.c.materials, Text).label("materials"),
+        cast(VERSION.c.situations, Text).label("situations"),
         LOCAL.c.base_matter_id,
         LOCAL.c.region_id,
         LOCAL.c.handling_unit_id,
@@ -95,8 +97,12 @@ def submit_case(
     channel: str = "web",
     now: datetime | None = None,
     tz: str = "Asia/Shanghai",
+    situation: dict[str, str] | None = None,
 ) -> tuple[int, str]:
-    """File a case; returns (case id, case number). Every form and material problem is reported at once."""
+    """File a case; returns (case id, case number). Every form and material problem is reported at once.
+
+    ``situation`` answers the version's 办理情形 questions: the form and materials are checked as they apply
+    to those answers, and the answers (with the steps they skip) are kept in the form's ``_situation``."""
     now = now or utcnow()
     if applicant_unit_id not in principal.unit_ids and principal.kind != "system":
         raise Forbidden(code="not_member", detail="只能以本人所在单位的名义申请")
@@ -110,10 +116,16 @@ def submit_case(
         raise NotFound(code="matter_not_published", detail="该事项不存在或尚未发布，暂不能申请")
     if not version["handling_active"] or version["applicant_active"] is False:  # retired, e.g. in a 机构改革
         raise Conflict(code="unit_inactive", detail="申请单位或承办单位已停用，不能提交新的申请")
-    cleaned, problems = _check_form(version["form_schema"], form)
-    problems += _check_materials(conn, version["materials"], materials or {}, principal)
+    schema_text, materials_text, kept, problems = situation_applied(
+        version["situations"], version["form_schema"], version["materials"], situation)
+    if problems:  # what the form must hold depends on the answers
+        raise InvalidInput(code="situation_invalid", detail="请先回答办理情形的问题", errors=problems)
+    cleaned, problems = _check_form(schema_text, without_left_out(form, version["form_schema"], schema_text))
+    problems += _check_materials(conn, materials_text, materials or {}, principal)
     if problems:
         raise InvalidInput(code="application_invalid", detail=f"申请有 {len(problems)} 处需要修改", errors=problems)
+    if kept is not None:
+        cleaned[situations.FORM_KEY] = kept
     applicant_name = version["applicant"]
     if applicant_name is None:
         raise NotFound(code="unit_not_found", detail=f"申请单位不存在（编号 {applicant_unit_id}）")
@@ -166,6 +178,40 @@ def submit_case(
     head = {"event_seq": seq, "last_event_hash": digest}
     write_closing(conn, case_id, head, [("party", party_rows), ("event", [event])])
     return case_id, number
+
+
+@lru_cache(maxsize=256)
+def _situations(text: str) -> situations.Situations | None:
+    raw = json.loads(text)
+    return None if raw is None else situations.parse_situations(raw)
+
+
+def situation_applied(
+    situations_text: str | None, schema_text: str, materials_text: str, answers: dict[str, str] | None
+) -> tuple[str, str, dict[str, Any] | None, list[FieldProblem]]:
+    """The form schema and materials (as JSON text) that apply to these answers, what the case keeps of the
+    answers, and the answers' problems; a version without 办理情形 is returned as it is."""
+    parsed = _situations(situations_text) if situations_text else None
+    if parsed is None:
+        return schema_text, materials_text, None, []
+    problems = situations.answer_problems(parsed, answers or {})
+    if problems:
+        return schema_text, materials_text, None, problems
+    assert answers is not None
+    applied = situations.apply(parsed, answers, form_schema=json.loads(schema_text),
+                               materials=json.loads(materials_text))
+    kept = {"answers": applied.answers, "skipped": applied.skipped_steps}
+    return (json.dumps(applied.form_schema, ensure_ascii=False), json.dumps(applied.materials, ensure_ascii=False),
+            kept, [])
+
+
+def without_left_out(form: dict[str, Any], full_text: str, schema_text: str) -> dict[str, Any]:
+    """The form without values of the fields the answers leave out (like a field hidden by ``visible_when``, a
+    value the wizard still posted is dropped, not refused); unknown keys are still refused."""
+    if full_text == schema_text:
+        return form
+    left_out = {f.key for f in _schema(full_text).fields} - {f.key for f in _schema(schema_text).fields}
+    return {k: v for k, v in form.items() if k not in left_out}
 
 
 def claim_attachments(

@@ -16,6 +16,7 @@ from xietong.web.api import (
     directory,
     documents,
     feed,
+    granularity,
     integrations,
     matters,
     messaging,
@@ -49,3 +50,4 @@ api_router.include_router(designer.router)
 api_router.include_router(seals.router)
 api_router.include_router(messaging.router)
 api_router.include_router(reorganisation.router)
+api_router.include_router(granularity.router)

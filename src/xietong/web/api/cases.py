@@ -33,6 +33,7 @@ class SubmitIn(RequestBody):
     form: dict[str, Any] = Field(default_factory=dict)
     materials: dict[str, list[int]] = Field(default_factory=dict, description="材料编码 → 已上传附件 id 列表")
     channel: Channel = Channel.WEB
+    situation: dict[str, str] | None = Field(None, description="办理情形：问题编码 → 所选选项（版本有办理情形时必填）")
 
 
 class SubmittedOut(BaseModel):
@@ -68,7 +69,7 @@ def submit(body: SubmitIn, request: Request, response: Response, principal: Curr
         case_id, number = cases.submit_case(
             session, principal=principal, local_matter_id=body.local_matter_id,
             applicant_unit_id=body.applicant_unit_id, form=body.form, materials=body.materials,
-            channel=body.channel.value, tz=settings_of(request).timezone,
+            channel=body.channel.value, tz=settings_of(request).timezone, situation=body.situation,
         )
     response.headers["Location"] = f"/api/v1/cases/{case_id}"
     return SubmittedOut(id=case_id, number=number)

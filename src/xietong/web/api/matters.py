@@ -127,7 +127,7 @@ def draft(local_matter_id: int, body: VersionIn, request: Request, principal: Cu
         local = _local(session, principal, local_matter_id)
         version = catalog.draft_version(
             session, local=local, form_schema=body.form_schema, materials=body.materials, process=body.process,
-            promised_limit_days=body.promised_limit_days, kind=body.kind,
+            promised_limit_days=body.promised_limit_days, kind=body.kind, situations=body.situations,
         )
         audit(session, request, principal, "catalog.version_drafted", target_kind="matter_version",
               target_id=version.id, local_matter_id=local_matter_id, number=version.number)

@@ -25,6 +25,7 @@ from xietong.web.pages import (
     designer_form,
     designer_process,
     document_templates,
+    granularity,
     integrations,
     matters,
     monitor,
@@ -58,6 +59,7 @@ ROUTERS = (
     admin_unit_posts.router,
     admin_accounts.router,
     sso_pages.router,
+    granularity.router,
 )
 
 

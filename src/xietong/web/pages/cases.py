@@ -25,7 +25,7 @@ from xietong.oversight.schemas import OrderOut
 from xietong.security.principal import Principal
 from xietong.web.api.oversight import note_copy_read
 from xietong.web.deps import reading, settings_of, writing
-from xietong.web.pages import diagram, timeline
+from xietong.web.pages import diagram, situations, timeline
 from xietong.web.pages.access import PagePrincipal
 from xietong.web.pages.case_actions import ACTIONS, ORDER_BUTTONS, RESULTS, TASK_BUTTONS, Action, Call
 from xietong.web.pages.forms import field_errors, posted_form, posted_materials, schema_of
@@ -53,6 +53,7 @@ def case_page(case_id: int, request: Request, principal: PagePrincipal) -> Respo
         process = process_of_version(session, version_id=detail.matter_version_id)
         version = require_version(session, version_id=detail.matter_version_id)
         labels = {f.key: f.label for f in schema_of(version.form_schema).fields}
+        answers = situations.case_answers(detail.form, version.situations)  # 办理情形 chosen at submission
     note_copy_read(request, principal, case_id)  # 抄送 read receipt, as the API's detail does
     names = _step_names(process)
     done = set(detail.step_results)
@@ -70,6 +71,7 @@ def case_page(case_id: int, request: Request, principal: PagePrincipal) -> Respo
                          if a in ACTIONS and not ACTIONS[a].on_order],
         "orders": [(o, _order_buttons(detail, o)) for o in orders],
         "task_buttons": _task_buttons(detail, _multi_nodes(process)), "step_names": names, "labels": labels,
+        "situation_answers": answers,
     }
     return render(request, "cases/page.html", context)
 

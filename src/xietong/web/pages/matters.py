@@ -30,7 +30,7 @@ from xietong.directory.service import regions, units_by_region
 from xietong.errors import DomainError, FieldProblem, InvalidInput, NotFound
 from xietong.security.principal import Principal
 from xietong.web.deps import reading, settings_of, writing
-from xietong.web.pages import diagram
+from xietong.web.pages import diagram, situations
 from xietong.web.pages.access import PagePrincipal, person_id
 from xietong.web.pages.forms import field_errors, posted_form, posted_materials, schema_of
 from xietong.web.pages.rendering import is_htmx, render
@@ -134,7 +134,10 @@ def _prefill(request: Request, principal: Principal, matter_id: int, schema: Any
 
 def _wizard(request: Request, principal: Principal, matter: MatterDetail, *, values: dict[str, Any],
             uploads: dict[str, list[Any]], unit_id: int | None, error: DomainError | None = None,
-            step: str = "fill", draft: dict[str, Any] | None = None) -> Response:
+            step: str = "fill", draft: dict[str, Any] | None = None, answers: dict[str, str] | None = None) -> Response:
+    matter, asked, unanswered = situations.with_answers(matter, answers)  # 办理情形 first (_situations.html)
+    if unanswered:
+        step = "situations"
     version = matter.current_version
     assert version is not None
     schema = schema_of(version.form_schema)
@@ -144,7 +147,7 @@ def _wizard(request: Request, principal: Principal, matter: MatterDetail, *, val
         "values": values, "uploads": uploads, "units": _applicant_units(request, principal), "unit_id": unit_id,
         "error": error, "errors": field_errors(error, form_keys) if error else {}, "step": step,
         "accept": {m.code: ",".join(f".{x}" for x in m.formats) for m in parse_materials(version.materials)},
-        "draft": draft,
+        "draft": draft, **asked,
     }
     status = STATUS_BY_KIND.get(error.kind, 422) if error else 200
     return render(request, "matters/apply.html", context, status_code=status)
@@ -188,7 +191,8 @@ async def apply(matter_id: int, request: Request, principal: PagePrincipal) -> R
 
 
 def _apply(request: Request, principal: Principal, matter_id: int, data: FormData) -> Response:
-    matter = _published(request, matter_id)
+    answers = situations.answers_from(data)
+    matter, _asked, unanswered = situations.with_answers(_published(request, matter_id), answers)
     assert matter.current_version is not None
     schema = schema_of(matter.current_version.form_schema)
     form, materials = posted_form(schema, data), posted_materials(data)
@@ -197,7 +201,11 @@ def _apply(request: Request, principal: Principal, matter_id: int, data: FormDat
     file_keys = {f.key for f in schema.file_fields()}
     values = {f"f.{k}": v for k, v in form.items() if k not in file_keys}  # files come back as uploads
     uploads = _uploads(request, principal, materials)
-    again = {"values": values, "uploads": uploads, "unit_id": unit_id}
+    again = {"values": values, "uploads": uploads, "unit_id": unit_id, "answers": answers}
+    matter = _published(request, matter_id)  # _wizard applies the answers itself
+    if unanswered or data.get("step") == "situations":
+        error = InvalidInput(code="situation_invalid", detail="请回答办理情形的问题", errors=unanswered)
+        return _wizard(request, principal, matter, error=error if unanswered and answers else None, **again)
     if data.get("step") == "edit":  # back from the review to change something
         return _wizard(request, principal, matter, **again)
     if data.get("step") == "draft":  # 保存草稿 (without JavaScript: the whole page again)
@@ -217,6 +225,7 @@ def _apply(request: Request, principal: Principal, matter_id: int, data: FormDat
             case_id, _number = cases.submit_case(
                 session, principal=principal, local_matter_id=matter_id, applicant_unit_id=unit_id or 0, form=form,
                 materials=materials, channel=_channel(request), tz=settings_of(request).timezone,
+                situation=answers or None,
             )
             drafts.discard_draft(session, person_id=person_id(principal), local_matter_id=matter_id)
     except DomainError as exc:

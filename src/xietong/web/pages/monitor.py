@@ -43,7 +43,7 @@ def _id(value: str | None, what: str) -> int | None:
 
 
 def _filters(request: Request, period: str | None, region: str | None, unit: str | None, matter: str | None,
-             fixed: dict[str, int]) -> Filters:
+             fixed: dict[str, int], lineage: str | None = None) -> Filters:
     tz = settings_of(request).timezone
     if not period:
         today = datetime.now(ZoneInfo(tz)).date()
@@ -51,8 +51,15 @@ def _filters(request: Request, period: str | None, region: str | None, unit: str
     return Filters(
         period=parse_period(period), region_id=fixed.get("region_id", _id(region, "区域")),
         unit_id=fixed.get("unit_id", _id(unit, "单位")),
-        local_matter_id=fixed.get("local_matter_id", _id(matter, "事项")), tz=tz,
+        local_matter_id=fixed.get("local_matter_id", _id(matter, "事项")), tz=tz, follow_lineage=lineage == "1",
     )
+
+
+def _api_query(filters: Filters) -> dict[str, str]:
+    query = query_of(filters, {})
+    if query.pop("lineage", None):
+        query["follow_lineage"] = "true"
+    return query
 
 
 def _page(request: Request, principal: Principal, filters: Filters, *, fixed: dict[str, int], title: str,
@@ -66,7 +73,7 @@ def _page(request: Request, principal: Principal, filters: Filters, *, fixed: di
             context["choices"] = choices(session, region_id=filters.region_id, unit_id=filters.unit_id)
     context.update({
         "title": title, "filters": filters, "fixed": fixed, "base": base, "as_of": now,
-        "panel_url": f"{base}/panel?{urlencode(query)}", "api_query": urlencode(query_of(filters, {})),
+        "panel_url": f"{base}/panel?{urlencode(query)}", "api_query": urlencode(_api_query(filters)),
         "exports": EXPORTS, "fold": fold,
         "fold_url": None if fixed else f"{base}?" + urlencode(query_of(filters, {}) | ({} if fold else {"fold": "1"})),
         "periods": period_suggestions(now.astimezone(ZoneInfo(filters.tz)).date()),
@@ -98,20 +105,22 @@ def unit_page(request: Request, principal: PagePrincipal, unit_id: int, period: 
 
 @router.get("/monitor/matters/{local_matter_id}", include_in_schema=False)
 @router.get("/monitor/matters/{local_matter_id}/panel", include_in_schema=False)
-def matter_page(request: Request, principal: PagePrincipal, local_matter_id: int, period: Text = None) -> Response:
+def matter_page(request: Request, principal: PagePrincipal, local_matter_id: int, period: Text = None,
+                lineage: Text = None) -> Response:
     monitor_scope(principal)
     with reading(request) as session:
         name, _unit, _region = matter_of(session, local_matter_id)
-    filters = _filters(request, period, None, None, None, {"local_matter_id": local_matter_id})
-    return _page(request, principal, filters, fixed={"local_matter_id": local_matter_id}, title=f"事项监管：{name}",
+    filters = _filters(request, period, None, None, None, {"local_matter_id": local_matter_id}, lineage)
+    title = f"事项监管：{name}" + ("（按沿革，含拆分、合并前后）" if filters.follow_lineage else "")
+    return _page(request, principal, filters, fixed={"local_matter_id": local_matter_id}, title=title,
                  base=f"/monitor/matters/{local_matter_id}")
 
 
 @router.get("/monitor/cases", include_in_schema=False)
 def cases_page(request: Request, principal: PagePrincipal, figure: Annotated[str, Query(max_length=40)],
                period: Text = None, region_id: Text = None, unit_id: Text = None, local_matter_id: Text = None,
-               cursor: Annotated[str | None, Query(max_length=500)] = None) -> Response:
-    filters = _filters(request, period, region_id, unit_id, local_matter_id, {})
+               cursor: Annotated[str | None, Query(max_length=500)] = None, lineage: Text = None) -> Response:
+    filters = _filters(request, period, region_id, unit_id, local_matter_id, {}, lineage)
     with reading(request) as session:
         page = drilldown(session, principal=principal, filters=filters, figure=figure, limit=PAGE_SIZE,
                          cursor=cursor, with_total=cursor is None)

@@ -52,13 +52,14 @@ class Tile:
 def query_of(filters: Filters, fixed: dict[str, int]) -> dict[str, str]:
     """The filters as query parameters (without those the path fixes)."""
     values = {"period": filters.period.label, "region_id": filters.region_id, "unit_id": filters.unit_id,
-              "local_matter_id": filters.local_matter_id}
+              "local_matter_id": filters.local_matter_id, "lineage": "1" if filters.follow_lineage else None}
     return {k: str(v) for k, v in values.items() if v is not None and k not in fixed}
 
 
 def cases_href(filters: Filters, figure: str, **overrides: Any) -> str:
     values = {"period": filters.period.label, "region_id": filters.region_id, "unit_id": filters.unit_id,
-              "local_matter_id": filters.local_matter_id, "figure": figure, **overrides}
+              "local_matter_id": filters.local_matter_id, "figure": figure,
+              "lineage": "1" if filters.follow_lineage else None, **overrides}
     return "/monitor/cases?" + urlencode({k: v for k, v in values.items() if v is not None})
 
 
