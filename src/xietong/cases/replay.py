@@ -66,6 +66,7 @@ _KNOWN_SECTIONS = frozenset(
         "oversight",  # 催办, 督办, 抄送, 评价: their rows live in xietong.oversight's tables, outside CaseState
         "seal",  # 办结文书盖章 (issue 10): the sealed result lives in integrations.seal's table, outside CaseState
         "archive",  # 移交电子档案 (issue 10): the package and its receipt live in integrations.archive's table
+        "shared_materials",  # 减材料: which shared version or earlier result each linked attachment row copies
     }
 )
 

@@ -25,6 +25,7 @@ from xietong.web.api import (
     oa,
     oversight,
     seals,
+    shared_materials,
     staff,
     webhooks,
 )
@@ -47,3 +48,4 @@ api_router.include_router(oa.router)
 api_router.include_router(designer.router)
 api_router.include_router(seals.router)
 api_router.include_router(messaging.router)
+api_router.include_router(shared_materials.router)

@@ -25,6 +25,7 @@ from xietong.web.pages import (
     monitor,
     notifications,
     oa,
+    shared_materials,
     workbench,
 )
 from xietong.web.pages.rendering import make_templates
@@ -46,6 +47,7 @@ ROUTERS = (
     admin.router,
     admin_directory.router,
     admin_calendar.router,
+    shared_materials.router,
 )
 
 
