@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -116,7 +117,8 @@ class Offer:
     problem: str | None = None
 
 
-def offers(session: Session, *, unit_id: int, materials: Iterable[Material], today: date) -> dict[str, Offer]:
+def offers(session: Session, *, unit_id: int, materials: Iterable[Material], today: date,
+           tz: str = "Asia/Shanghai") -> dict[str, Offer]:
     """For each material with a ``shared_kind``, the applicant unit's document to link by default (if any)."""
     wanted = [m for m in materials if m.shared_kind]
     kinds = {m.shared_kind for m in wanted if not m.reuses_result}
@@ -133,13 +135,14 @@ def offers(session: Session, *, unit_id: int, materials: Iterable[Material], tod
             code = result_matter_code(m.shared_kind or "")
             if results := reusable_results(session, unit_id=unit_id, base_matter_code=code):
                 r = results[0]
-                label = f"结果复用：{r.matter}（{r.case_number}）的{r.title}，{r.issued_at:%Y-%m-%d} 办结"
+                day = r.issued_at.astimezone(ZoneInfo(tz))
+                label = f"结果复用：{r.matter}（{r.case_number}）的{r.title}，{day:%Y-%m-%d} 办结"
                 found[m.code] = Offer(m.code, f"r{r.document_id}", label, True)
         elif (row := current.get(m.shared_kind)) is not None:
             version: SharedMaterialVersion = row.SharedMaterialVersion
             state = state_of(version, today)
             until = f"有效期至 {version.valid_until.isoformat()}" if version.valid_until else "长期有效"
-            label = f"已在库：{m.shared_kind}（{version.uploaded_at:%Y-%m} 上传，{until}）"
+            label = f"已在库：{m.shared_kind}（{version.uploaded_at.astimezone(ZoneInfo(tz)):%Y-%m} 上传，{until}）"
             problem = {"expired": f"已于 {version.valid_until} 过期，不能使用，请上传新文件",
                        "not_yet": f"自 {version.valid_from} 起才有效，暂不能使用"}.get(state)
             found[m.code] = Offer(m.code, f"v{version.id}", label, problem is None, problem)
