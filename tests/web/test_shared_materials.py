@@ -7,13 +7,14 @@ import re
 import uuid
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from tests.factories import joint_approval_process, publish_matter
 from tests.web.conftest import Api
 from tests.web.page_client import csrf_headers, page_login
 from xietong.db.session import unit_of_work
 from xietong.demo.samples import pdf_bytes
+from xietong.security.models import AuditRecord
 
 
 def _kind() -> str:
@@ -49,6 +50,10 @@ def test_keep_versions_link_one_and_the_handler_sees_where_it_came_from(api: Api
     second = clerk.post(f"/api/v1/shared-materials/{doc['id']}/versions",
                         files={"file": ("新证照.pdf", pdf_bytes("第二版"), "application/pdf")})
     assert second.status_code == 201 and second.json()["number"] == 2
+    with unit_of_work(db_engine) as session:  # who put which version there is on the audit trail
+        trail = session.scalars(select(AuditRecord.detail).where(
+            AuditRecord.action == "materials.version_added", AuditRecord.target_id == str(doc["id"]))).all()
+    assert sorted(d["number"] for d in trail) == [1, 2]
 
     handler = api.login("staffing.clerk.0")
     detail = handler.get(f"/api/v1/cases/{filed.json()['id']}").json()

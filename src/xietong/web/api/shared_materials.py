@@ -11,13 +11,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response, StreamingResponse
+from sqlalchemy.orm import Session
 
 from xietong.cases.attachments import download_headers
 from xietong.errors import InvalidInput, TooLarge
 from xietong.materials import queries, service
+from xietong.materials.models import SharedMaterialVersion
 from xietong.materials.schemas import SharedMaterialDetail, UnitCatalogue, VersionOut
+from xietong.security.principal import Principal
 from xietong.web.api.attachments import MULTIPART_OVERHEAD
-from xietong.web.deps import CurrentPrincipal, reading, settings_of, writing
+from xietong.web.deps import CurrentPrincipal, audit, reading, settings_of, writing
 
 router = APIRouter(prefix="/shared-materials", tags=["共享材料"])
 Kind = Annotated[str, Form(max_length=40, description="材料类型，如 统一社会信用代码证")]
@@ -70,6 +73,14 @@ def download(shared_material_id: int, number: int, request: Request, principal: 
     return StreamingResponse(content, headers=headers, media_type=meta.content_type)
 
 
+def record_upload(session: Session, request: Request, principal: Principal, version: SharedMaterialVersion, *,
+           unit_id: int, kind: str) -> None:
+    """A unit's standing document is relied on by later cases: who put which version there is on the audit trail."""
+    audit(session, request, principal, "materials.version_added", target_kind="shared_material",
+          target_id=version.shared_material_id, unit_id=unit_id, kind=kind, number=version.number,
+          sha256=version.blob_sha256)
+
+
 def _unit(principal: CurrentPrincipal, unit_id: int | None) -> int:
     if unit_id is not None:
         return unit_id
@@ -90,5 +101,6 @@ def _upload(request: Request, principal: CurrentPrincipal, file: UploadFile, *, 
             stream=file.file, declared_type=file.content_type, settings=settings, valid_from=valid_from,
             valid_until=valid_until, note=note,
         )
+        record_upload(session, request, principal, version, unit_id=unit_id, kind=kind)
         by = principal.name or None
         return queries.version_out(version, by, service.today(settings.timezone), version.number)

@@ -19,6 +19,7 @@ from xietong.errors import DomainError, FieldProblem, InvalidInput
 from xietong.materials import queries, service
 from xietong.materials.kinds import KINDS
 from xietong.security.principal import Principal
+from xietong.web.api.shared_materials import record_upload
 from xietong.web.deps import reading, settings_of, writing
 from xietong.web.pages.access import PagePrincipal
 from xietong.web.pages.rendering import render
@@ -130,6 +131,7 @@ def _store(request: Request, principal: Principal, data: FormData, *, unit_id: i
             declared_type=file.content_type, settings=settings_of(request), valid_from=days["valid_from"],
             valid_until=days["valid_until"], note=note if isinstance(note, str) else "",
         )
+        record_upload(session, request, principal, version, unit_id=unit_id, kind=kind)
         return version.shared_material_id
 
 
