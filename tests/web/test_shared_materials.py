@@ -173,3 +173,23 @@ def test_the_wizard_offers_the_document_on_file_and_links_it(api: Api, db_engine
     assert done.status_code == 303, done.text
     case = client.get(done.headers["location"])
     assert f"共享材料库 · {page_kind} · 版本" in case.text
+
+
+def test_an_application_client_of_the_unit_keeps_and_links_them(api: Api, db_engine: Engine) -> None:
+    from tests.web.clients_helpers import oauth_client, register
+
+    kind, unit = _kind(), api.city.units["finance"].id
+    client = oauth_client(api, register(api, name=f"财政共享材料{kind[-6:]}"))
+    kept = client.post("/api/v1/shared-materials", data={"unit_id": str(unit), "kind": kind},
+                       files={"file": ("证照.pdf", pdf_bytes("应用上传"), "application/pdf")})
+    assert kept.status_code == 201, kept.text
+    assert client.get("/api/v1/shared-materials").json()["unit_id"] == unit  # its own unit by default
+    filed = client.post("/api/v1/cases", json={
+        "local_matter_id": _matter(api, db_engine, kind), "applicant_unit_id": unit, "channel": "api",
+        "form": {"title": "对接应用引用共享材料"}, "shared_materials": {"M2": kept.json()["id"]}})
+    assert filed.status_code == 201, filed.text
+    handler = api.login("staffing.clerk.1")
+    (linked,) = handler.get(f"/api/v1/cases/{filed.json()['id']}").json()["attachments"]
+    assert linked["source"].endswith(f"由 对接应用财政共享材料{kind[-6:]}")
+    other = oauth_client(api, register(api, units=("office",), name=f"办公室系统{kind[-6:]}"))
+    assert other.get("/api/v1/shared-materials", params={"unit_id": unit}).status_code == 403

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xietong.cases.models import Attachment, Case
+from xietong.dataservice.models import ApiClient
 from xietong.directory.models import Person
 from xietong.documents.models import Document
 from xietong.materials.models import SharedMaterial, SharedMaterialVersion
@@ -23,9 +24,11 @@ def attachment_sources(
     document_ids = [a.source_document_id for a in listed if a.source_document_id is not None]
     versions = {r.id: r for r in session.execute(
         select(SharedMaterialVersion.id, SharedMaterialVersion.number, SharedMaterialVersion.uploaded_at,
-               SharedMaterial.kind, func.coalesce(Person.name, "对接应用").label("by"))
+               SharedMaterial.kind,
+               func.coalesce(Person.name, "对接应用" + func.coalesce(ApiClient.name, "")).label("by"))
         .join(SharedMaterial, SharedMaterial.id == SharedMaterialVersion.shared_material_id)
         .outerjoin(Person, Person.id == SharedMaterialVersion.uploaded_by_id)
+        .outerjoin(ApiClient, ApiClient.id == SharedMaterialVersion.uploaded_by_client_id)
         .where(SharedMaterialVersion.id.in_(version_ids)))} if version_ids else {}
     documents = {r.id: r for r in session.execute(
         select(Document.id, Document.title, Case.number).join(Case, Case.id == Document.case_id)
