@@ -131,7 +131,7 @@ def _store(request: Request, principal: Principal, data: FormData, *, unit_id: i
             declared_type=file.content_type, settings=settings_of(request), valid_from=days["valid_from"],
             valid_until=days["valid_until"], note=note if isinstance(note, str) else "",
         )
-        record_upload(session, request, principal, version, unit_id=unit_id, kind=kind)
+        record_upload(session, request, principal, version, unit_id=unit_id)
         return version.shared_material_id
 
 
