@@ -292,7 +292,7 @@ def test_forms_and_materials() -> None:
         codes = [mat["code"] for mat in m.materials]
         assert len(set(codes)) == len(codes)
         for mat in m.materials:
-            assert set(mat) == {"code", "name", "required", "formats", "max_size_mb", "note"}
+            assert set(mat) - {"shared_kind"} == {"code", "name", "required", "formats", "max_size_mb", "note"}
             assert MATERIAL_RE.fullmatch(mat["code"]) and mat["name"]
             assert mat["formats"] and set(mat["formats"]) <= FORMATS
             assert isinstance(mat["max_size_mb"], int) and isinstance(mat["required"], bool)

@@ -380,3 +380,23 @@ def test_a_few_matters_are_split_and_merged_with_their_history_kept(db: Session)
         assert [k.status for k in keys] == ["retired", "published"]
     predecessors = {before for _, before, _ in edges}
     assert db.scalar(select(func.count()).select_from(Case).where(Case.local_matter_id.in_(predecessors))) > 0
+
+
+def test_units_keep_shared_materials_and_cases_link_them(db: Session) -> None:
+    from xietong.materials.models import SharedMaterial, SharedMaterialVersion
+
+    kinds = Counter(db.scalars(select(SharedMaterial.kind)))
+    assert kinds and set(kinds) == {"统一社会信用代码证", "法定代表人身份证明", "数据安全承诺书"}
+    assert len(set(kinds.values())) == 1  # every department keeps all three
+    versions = list(db.scalars(select(SharedMaterialVersion)))
+    assert len(versions) == 4 * kinds["统一社会信用代码证"]  # the certificate has an older version
+    expired = [v for v in versions if v.valid_until is not None and v.valid_until < DAY]
+    assert expired, "some document has expired, so the wizard shows a refusal too"
+    shared_kinds = {m.get("shared_kind") for v in db.scalars(select(MatterVersion)) for m in v.materials}
+    assert {"统一社会信用代码证", "数据安全承诺书"} <= shared_kinds
+    linked = list(db.scalars(select(Attachment).where(Attachment.shared_version_id.is_not(None))))
+    assert linked, "some demo cases were filed with a shared version"
+    by_id = {v.id: v for v in versions}
+    for attachment in linked:
+        version = by_id[attachment.shared_version_id]
+        assert attachment.blob_sha256 == version.blob_sha256 and version.uploaded_at < attachment.uploaded_at

@@ -41,6 +41,7 @@ from xietong.db.base import utcnow
 from xietong.db.session import unit_of_work
 from xietong.directory.models import Person
 from xietong.engine.models import Task
+from xietong.materials.models import SharedMaterialVersion
 from xietong.security.models import Credential, RoleGrant
 from xietong.security.passwords import hash_password
 from xietong.worker.loop import run_once
@@ -51,8 +52,9 @@ MISSING = 9_000_000_000_000  # an id no row has
 PUBLIC = "public"  # no log-in needed
 OWN = "own"  # the caller's own account, tasks, notifications, opinions
 CASE, TASK, ATTACHMENT, DOCUMENT, ORDER = "case", "task", "attachment", "document", "order"
+SHARED = "shared_material"  # a unit's standing document (共享材料库): its unit's keepers only
 OBJECT_KINDS = {CASE: "case_id", TASK: "task_id", ATTACHMENT: "attachment_id", DOCUMENT: "document_id",
-                ORDER: "order_id"}
+                ORDER: "order_id", SHARED: "shared_material_id"}
 LIST = "list"  # a list, search, export or statistic: rows filtered by scope
 DIRECTORY = "directory"  # units, posts, people, matters, calendar: readable by every logged-in person
 ADMIN = "admin"  # an administrator's action, checked by area and scope (security/permissions.py: ADMIN_ROLES)
@@ -272,6 +274,15 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/admin/matters/{matter_id}/granularity/split"): ADMIN,
     ("POST", "/admin/matters/{matter_id}/granularity/merge"): ADMIN,
     ("POST", "/admin/matters/{matter_id}/versions/{version_id}/situations"): ADMIN,
+    ("GET", "/api/v1/shared-materials"): LIST,
+    ("POST", "/api/v1/shared-materials"): OWN,
+    ("GET", "/api/v1/shared-materials/{shared_material_id}"): SHARED,
+    ("POST", "/api/v1/shared-materials/{shared_material_id}/versions"): SHARED,
+    ("GET", "/api/v1/shared-materials/{shared_material_id}/versions/{number}"): SHARED,
+    ("GET", "/account/materials"): OWN,
+    ("POST", "/account/materials"): OWN,
+    ("GET", "/account/materials/{shared_material_id}"): SHARED,
+    ("POST", "/account/materials/{shared_material_id}/versions"): SHARED,
 }
 
 # sample values for the path parameters that do not name one of A's objects
@@ -395,7 +406,14 @@ def world(api: Api, db_engine: Engine) -> World:
     with unit_of_work(db_engine) as session:
         task_id = session.scalar(select(Task.id).where(Task.case_id == case_id, Task.state == "open"))
         number = session.scalar(select(Case.number).where(Case.id == case_id))
-    ids = {CASE: case_id, TASK: int(task_id), ATTACHMENT: upload.json()["id"]}
+    kept = applicant.post("/api/v1/shared-materials", data={"unit_id": str(api.city.units["finance"].id),
+                                                             "kind": f"证照{marker}"},
+                          files={"file": (f"证照{marker}.pdf", _pdf(marker), "application/pdf")})
+    assert kept.status_code == 201, kept.text
+    with unit_of_work(db_engine) as session:
+        shared_id = session.scalar(select(SharedMaterialVersion.shared_material_id)
+                                   .where(SharedMaterialVersion.id == kept.json()["id"]))
+    ids = {CASE: case_id, TASK: int(task_id), ATTACHMENT: upload.json()["id"], SHARED: int(shared_id)}
     if items := _items(documents):
         ids[DOCUMENT] = items[0]["id"]
     if items := _items(orders):

@@ -39,13 +39,12 @@ from typing import Protocol
 from urllib.parse import quote
 
 from sqlalchemy import exists, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from xietong.cases.filetypes import FORMAT_BY_EXTENSION, HEAD_BYTES, allowed_extensions, detect_format, refusal
 from xietong.cases.models import Attachment, Blob, Case, CaseGrant
 from xietong.cases.service.common import facts
-from xietong.cases.storage import LocalDirectory, no_space_is_refused, store_for, store_of
+from xietong.cases.storage import LocalDirectory, insert_blob, no_space_is_refused, store_for, store_of
 from xietong.cases.uploaders import uploaded_by, uploader
 from xietong.config import Settings
 from xietong.db.base import utcnow
@@ -111,10 +110,41 @@ def store_upload(
     """
     if principal.kind not in ("person", "client") or principal.id is None:
         raise Forbidden(code="upload_person_only", detail="只有登录的人员或对接应用可以上传附件")
-    name = clean_filename(filename)
-    expected = _extension_format(name)
     if material_code is not None and not 0 < len(material_code) <= MAX_MATERIAL_CODE:
         raise InvalidInput(code="bad_material_code", detail=f"材料编码不正确：{material_code[:40]}")
+    stored = store_file(session, filename=filename, stream=stream, declared_type=declared_type, settings=settings,
+                        max_bytes=max_bytes)
+    attachment = Attachment(
+        blob_sha256=stored.sha256,
+        filename=stored.filename,
+        content_type=stored.content_type,
+        size=stored.size,
+        material_code=material_code,
+        **uploader(principal),
+        uploaded_at=utcnow(),
+    )
+    session.add(attachment)
+    session.flush()
+    return attachment
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file kept in the blob store: its cleaned name, digest, size and the type found in its content."""
+
+    filename: str
+    sha256: str
+    size: int
+    content_type: str
+
+
+def store_file(
+    session: Session, *, filename: str, stream: Readable, declared_type: str | None, settings: Settings,
+    max_bytes: int | None = None,
+) -> StoredFile:
+    """Receive, check by content and keep one file (see the module doc); the caller writes the row that names it."""
+    name = clean_filename(filename)
+    expected = _extension_format(name)
     cap = settings.max_upload_mb * 1024 * 1024
     cap = cap if max_bytes is None else min(max_bytes, cap)
     temp = _receive(stream, settings, cap)
@@ -128,22 +158,9 @@ def store_upload(
         content = store.put(session, temp.sha256, temp.path)
     finally:
         temp.path.unlink(missing_ok=True)
-    _insert_blob(
-        session, sha256=temp.sha256, size=temp.size, content_type=detected.content_type,
-        storage=store.storage, content=content,
-    )
-    attachment = Attachment(
-        blob_sha256=temp.sha256,
-        filename=name,
-        content_type=detected.content_type,
-        size=temp.size,
-        material_code=material_code,
-        **uploader(principal),
-        uploaded_at=utcnow(),
-    )
-    session.add(attachment)
-    session.flush()
-    return attachment
+    insert_blob(session, sha256=temp.sha256, size=temp.size, content_type=detected.content_type,
+                storage=store.storage, content=content)
+    return StoredFile(name, temp.sha256, temp.size, detected.content_type)
 
 
 def open_attachment(
@@ -288,22 +305,6 @@ def _receive(stream: Readable, settings: Settings, cap: int) -> _Received:
         path.unlink(missing_ok=True)
         raise refusal("file_empty", "上传的文件是空的")
     return _Received(path, digest.hexdigest(), size, head)
-
-
-def _insert_blob(
-    session: Session, *, sha256: str, size: int, content_type: str, storage: str, content: bytes | None
-) -> None:
-    table = Blob.__table__
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    values = {
-        "sha256": sha256,
-        "size": size,
-        "content_type": content_type,
-        "storage": storage,
-        "content": content,
-        "created_at": utcnow(),
-    }
-    session.execute(dialect.insert(table).values(values).on_conflict_do_nothing(index_elements=["sha256"]))
 
 
 def _may_read(session: Session, principal: Principal, attachment: Attachment) -> bool:

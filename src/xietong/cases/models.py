@@ -167,6 +167,9 @@ class Attachment(Base):
     # An application client's upload (``cases:submit``): exactly one of the two names the uploader.
     uploaded_by_client_id: Mapped[int | None] = mapped_column(ForeignKey("api_client.id"))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Linked at submission instead of uploaded (减材料): the shared version, or the earlier case's result document.
+    shared_version_id: Mapped[int | None] = mapped_column(ForeignKey("shared_material_version.id"), index=True)
+    source_document_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"))
 
 
 NOT_SEQUENCED = text("position IS NULL")

@@ -26,6 +26,7 @@ from xietong.db.base import utcnow
 from xietong.directory.models import Person, Unit
 from xietong.engine.models import Task
 from xietong.errors import InvalidInput, NotFound
+from xietong.materials.sources import attachment_sources
 from xietong.pagination import Page, after, check_limit, decode_cursor, encode_cursor, ordered
 from xietong.security.permissions import CaseFacts, TaskFacts, can, holds_task, visible_cases
 from xietong.security.principal import Principal
@@ -255,10 +256,12 @@ def _oversight_actions(
 def case_attachments(session: Session, *, principal: Principal, case_id: int) -> list[AttachmentItem]:
     """The files of a case (materials and later uploads), for those who may read the case."""
     _readable(session, principal, case_id)
-    rows = session.scalars(select(Attachment).where(Attachment.case_id == case_id).order_by(Attachment.id))
+    rows = list(session.scalars(select(Attachment).where(Attachment.case_id == case_id).order_by(Attachment.id)))
+    sources = attachment_sources(session, rows)
     return [
         AttachmentItem(id=a.id, filename=a.filename, content_type=a.content_type, size=a.size,
-                       material_code=a.material_code, uploaded_at=a.uploaded_at)
+                       material_code=a.material_code, uploaded_at=a.uploaded_at, source=sources.get(a.id),
+                       shared_version_id=a.shared_version_id, source_document_id=a.source_document_id)
         for a in rows
     ]
 

@@ -68,6 +68,7 @@ _KNOWN_SECTIONS = frozenset(
         "archive",  # 移交电子档案 (issue 10): the package and its receipt live in integrations.archive's table
         "reorganisation",  # 机构改革 (issue 12): the lineage is the directory's; the case columns and parties it
         # changes come in the "case" section, the moved steps as their own task.reorganised events
+        "shared_materials",  # 减材料: which shared version or earlier result each linked attachment row copies
     }
 )
 

@@ -79,6 +79,10 @@ class AttachmentItem(BaseModel):
     size: int
     material_code: str | None
     uploaded_at: datetime
+    # 减材料: a file linked from the catalogue says where it came from (None: uploaded for this case)
+    source: str | None = None
+    shared_version_id: int | None = None
+    source_document_id: int | None = None
 
 
 class CaseDetail(BaseModel):
@@ -93,3 +97,4 @@ class CaseDetail(BaseModel):
     task_actions: dict[int, list[str]]  # task id -> complete | claim
     oversight_actions: list[str] = []  # urge | supervise | copy | rate | answer_order | close_order, as far
     # as this person may now
+    attachments: list[AttachmentItem] = []  # the case's files, each linked one saying where it came from

@@ -20,16 +20,20 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from xietong.cases.models import Blob
 from xietong.config import Settings
+from xietong.db.base import utcnow
 from xietong.errors import InsufficientStorage, Unavailable
 
 CHUNK = 64 * 1024
@@ -126,3 +130,40 @@ def no_space_is_refused() -> Iterator[None]:
         raise InsufficientStorage(
             code="storage_full", detail="服务器存储空间已满，文件未保存；请稍后重试或联系系统管理员"
         ) from exc
+
+
+def insert_blob(
+    session: Session, *, sha256: str, size: int, content_type: str, storage: str, content: bytes | None
+) -> None:
+    """The ``blob`` row for stored content; ``ON CONFLICT DO NOTHING``, so two uploads of one content both succeed."""
+    table = Blob.__table__
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    values = {
+        "sha256": sha256,
+        "size": size,
+        "content_type": content_type,
+        "storage": storage,
+        "content": content,
+        "created_at": utcnow(),
+    }
+    session.execute(dialect.insert(table).values(values).on_conflict_do_nothing(index_elements=["sha256"]))
+
+
+def store_bytes(session: Session, content: bytes, *, content_type: str, settings: Settings) -> str:
+    """Keep content made by xietong itself (a result PDF) in the configured store; returns its SHA-256."""
+    sha256 = hashlib.sha256(content).hexdigest()
+    temp_dir = settings.blob_dir / "tmp"
+    with no_space_is_refused():
+        temp_dir.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=temp_dir, prefix="made-")
+        path = Path(name)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(content)
+            store = store_for(settings)
+            kept = store.put(session, sha256, path)
+        finally:
+            path.unlink(missing_ok=True)
+    insert_blob(session, sha256=sha256, size=len(content), content_type=content_type, storage=store.storage,
+                content=kept)
+    return sha256

@@ -1,9 +1,11 @@
 """五减: what changed between two versions of a matter, the reduction figures, and their roll-up over a period.
 
 Definitions (see docs/reductions.md): a step is a user task; 减环节 counts the user tasks on the longest
-start→end path (loops taken once, parallel branches as one stage); a material is one entry of the list; the
-limit is the promised limit in working days (0 for an immediate matter); fees and trips are the version's
-``VersionFacts``, read from the process body's ``extensions["facts"]`` (missing means 0).
+start→end path (loops taken once, parallel branches as one stage); a material is one entry of the list, and
+减材料 counts those the applicant must still submit — the entries without a ``shared_kind`` (the catalogue of
+shared materials satisfies the others); the limit is the promised limit in working days (0 for an immediate
+matter); fees and trips are the version's ``VersionFacts``, read from the process body's
+``extensions["facts"]`` (missing means 0).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from xietong.errors import FieldProblem, InvalidInput
 
 FACTS_KEY = "facts"
 Measure = Literal[
-    "steps", "steps_total", "materials", "required_materials", "fields", "limit_days", "fee_yuan", "trips"
+    "steps", "steps_total", "materials", "required_materials", "submitted_materials", "fields", "limit_days",
+    "fee_yuan", "trips",
 ]
 Change = Literal["added", "removed", "changed"]
 
@@ -85,7 +88,7 @@ class ReductionSet(_Frozen):
 FIVE_REDUCTIONS = ReductionSet(
     items=(
         ReductionItem(label="减环节", measure="steps"),
-        ReductionItem(label="减材料", measure="materials"),
+        ReductionItem(label="减材料", measure="submitted_materials"),
         ReductionItem(label="减时限", measure="limit_days"),
         ReductionItem(label="减费用", measure="fee_yuan"),
         ReductionItem(label="减跑动", measure="trips"),
@@ -170,6 +173,8 @@ class VersionView:
             "steps_total": Decimal(len(self.process.user_tasks())),
             "materials": Decimal(len(self.materials)),
             "required_materials": Decimal(sum(1 for m in self.materials if m.required)),
+            # 减材料: an entry the applicant unit's catalogue satisfies (``shared_kind``) is not submitted again
+            "submitted_materials": Decimal(sum(1 for m in self.materials if m.shared_kind is None)),
             "fields": Decimal(len(self.form.fields)),
             "limit_days": Decimal(self.limit_days),
             "fee_yuan": self.facts.fee_yuan,

@@ -33,6 +33,10 @@ _RULES: tuple[tuple[str, str, str], ...] = (
     ("GET", f"{API}/tasks/todo", TASKS_ACT),
     ("POST", f"{API}/tasks/{{}}/complete", TASKS_ACT),
     ("GET", f"{API}/monitor/*", STATS_READ),
+    ("GET", f"{API}/shared-materials", CASES_SUBMIT),  # what an application may link instead of uploading
+    ("GET", f"{API}/shared-materials/*", CASES_SUBMIT),
+    ("POST", f"{API}/shared-materials", CASES_SUBMIT),
+    ("POST", f"{API}/shared-materials/{{}}/versions", CASES_SUBMIT),
 )
 
 

@@ -12,6 +12,7 @@ from xietong.integrations.archive import models as archive_models
 from xietong.integrations.messaging import models as messaging_models
 from xietong.integrations.oa import models as oa_models
 from xietong.integrations.seal import models as seal_models
+from xietong.materials import models as materials_models
 from xietong.monitor import models as monitor_models
 from xietong.oversight import models as oversight_models
 from xietong.security import models as security_models
@@ -28,6 +29,7 @@ __all__ = [
     "documents_models",
     "engine_models",
     "integrations_models",
+    "materials_models",
     "messaging_models",
     "monitor_models",
     "oa_models",

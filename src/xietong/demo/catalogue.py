@@ -481,6 +481,7 @@ def _materials(profile: str, rng: random.Random) -> list[dict[str, Any]]:
             "formats": formats.split(),
             "max_size_mb": 50 if "zip" in formats else 20,
             "note": "加盖单位公章" if i == 1 else "",
+            **({"shared_kind": n.SHARED_KINDS[name]} if name in n.SHARED_KINDS else {}),
         }
         for i, (name, required, formats) in enumerate(rows, start=1)
     ]

@@ -105,6 +105,8 @@ class Context:
     unit_shorts: dict[str, str] = field(default_factory=dict)
     handlers: dict[str, list[int]] = field(default_factory=dict)  # department key -> clerk ids
     names: list[str] = field(default_factory=list)
+    # 减材料: (unit id, kind) -> that unit's current shared version (``demo.materials``), linked by its cases
+    shared: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
     _dues: dict[tuple[date, int, bool], datetime] = field(default_factory=dict)
     _used: dict[tuple[date, date, int], int] = field(default_factory=dict)
     _form_keys: dict[str, frozenset[str] | None] = field(default_factory=dict)
@@ -175,15 +177,24 @@ class Context:
         return FormFiller(rng, self.names)
 
     def attach(
-        self, case_id: int, materials: tuple[Material, ...], uploader: int, at: datetime, rng: random.Random
+        self, case_id: int, materials: tuple[Material, ...], uploader: int, at: datetime, rng: random.Random,
+        *, unit_id: int | None = None,
     ) -> tuple[list[dict[str, Any]], dict[str, list[int]]]:
-        """Attachment rows for the required materials (and some optional ones), uploaded just before ``at``."""
+        """Attachment rows for the required materials (and some optional ones), uploaded just before ``at``; a
+        material the unit's shared document satisfies links that version's file instead (减材料)."""
         rows, by_code = [], {}
         for material in materials:
             if not material.required and rng.random() >= 0.3:
                 continue
-            sample: Sample = sample_for(material.formats)
             attachment_id = self.next_id("attachment")
+            uploaded_at = at - timedelta(minutes=rng.randint(2, 30))
+            linked = self.shared.get((unit_id or 0, material.shared_kind or ""))
+            if linked is not None and linked["uploaded_at"] < uploaded_at:
+                rows.append({**linked["row"], "id": attachment_id, "case_id": case_id, "material_code": material.code,
+                             "uploaded_by_id": uploader, "uploaded_at": uploaded_at})
+                by_code[material.code] = [attachment_id]
+                continue
+            sample: Sample = sample_for(material.formats)
             rows.append(
                 {
                     "id": attachment_id,
@@ -195,7 +206,9 @@ class Context:
                     "material_code": material.code,
                     "uploaded_by_id": uploader,
                     "uploaded_by_client_id": None,
-                    "uploaded_at": at - timedelta(minutes=rng.randint(2, 30)),
+                    "uploaded_at": uploaded_at,
+                    "shared_version_id": None,
+                    "source_document_id": None,
                 }
             )
             by_code[material.code] = [attachment_id]

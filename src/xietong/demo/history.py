@@ -68,7 +68,8 @@ class _Story:
 
     def _submit(self, at: datetime) -> None:
         ctx, m, person = self.ctx, self.plan.matter, self.plan.applicant
-        self.attachments, materials = ctx.attach(self.case.id, m.materials, self.applicant_id, at, self.rng)
+        self.attachments, materials = ctx.attach(self.case.id, m.materials, self.applicant_id, at, self.rng,
+                                                 unit_id=ctx.ids.unit[person.unit_key])
         form = ctx.filler(self.rng).fill(
             m.form,
             matter_name=m.name,

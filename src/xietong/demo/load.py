@@ -39,6 +39,7 @@ from xietong.demo.catalogue import build_catalogue
 from xietong.demo.city import DEMO_LOGINS, build_city
 from xietong.demo.context import Context, assigner_for, blob_rows
 from xietong.demo.granularity import recut
+from xietong.demo.materials import insert_shared_materials
 from xietong.demo.seed import DEMO_PASSWORD, PublishedMatter, filter_city, insert_catalogue, insert_city
 from xietong.demo.shares import HISTORY_TABLES, Batch, Job, can_fork, play_shares, prewarm
 from xietong.demo.timeline import HISTORY_DAYS, OfficeClock, make_plans, people_index
@@ -137,6 +138,7 @@ def _build(
     published = insert_catalogue(writer, catalogue, ids, at=founded)
     known = set(conn.execute(select(Blob.sha256)).scalars())
     writer.insert_now("blob", [b for b in blob_rows(founded) if b["sha256"] not in known])
+    shared = insert_shared_materials(writer, ids, at=founded, today=as_of.astimezone(ZoneInfo(tz)).date())
     report("城市、人员与事项目录", 1, 1)
     calendar = work_calendar(conn, tz)
     clock = OfficeClock(calendar, as_of)
@@ -148,6 +150,7 @@ def _build(
         assigner=assigner_for(conn, DirectoryAssigner(session)),
         next_id=writer.next_id,
     )
+    ctx.shared = shared
     rng = random.Random(f"xietong-demo-history-{seed}")
     _history(conn, writer, ctx, published, cases, rng, report, fork)
     writer.fix_sequences()

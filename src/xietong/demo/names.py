@@ -525,7 +525,13 @@ PROFILE_MATERIALS: dict[str, tuple[tuple[str, bool, str], ...]] = {
     "use": (("使用方案", False, "pdf docx"),),
     "archive": (("查阅人工作证件", True, "jpg png pdf"),),
     "project": (("项目方案", True, "pdf docx"), ("项目批复文件", False, "pdf ofd zip")),
-    "generic": (("相关证明材料", False, "pdf jpg png zip"),),
+    "generic": (("单位统一社会信用代码证", False, "pdf jpg png"),),
+}
+#: 减材料: materials a unit's shared document (or an earlier result) satisfies — the material's ``shared_kind``
+SHARED_KINDS: dict[str, str] = {
+    "单位统一社会信用代码证": "统一社会信用代码证",
+    "数据安全承诺书": "数据安全承诺书",
+    "项目批复文件": "result",
 }
 EXTRA_MATERIALS: tuple[tuple[str, bool, str], ...] = (
     ("情况说明", False, "pdf docx txt"),

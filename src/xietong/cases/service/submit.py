@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Text, bindparam, cast, insert, select, update
 from sqlalchemy.orm import Session
@@ -20,10 +21,12 @@ from xietong.cases.uploaders import uploaded_by, uploader
 from xietong.catalog import situations
 from xietong.catalog.forms import FormSchema, Material, parse_form_schema, parse_materials, validate_form
 from xietong.catalog.models import LocalMatter, MatterVersion
+from xietong.config import Settings
 from xietong.db import fastpath
 from xietong.db.base import utcnow
 from xietong.directory.models import Region, Unit
 from xietong.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from xietong.materials import linking
 from xietong.security.principal import Principal
 
 CASE = Case.__table__
@@ -98,11 +101,16 @@ def submit_case(
     now: datetime | None = None,
     tz: str = "Asia/Shanghai",
     situation: dict[str, str] | None = None,
+    shared_materials: dict[str, int] | None = None,
+    reused_results: dict[str, int] | None = None,
+    settings: Settings | None = None,
 ) -> tuple[int, str]:
     """File a case; returns (case id, case number). Every form and material problem is reported at once.
 
     ``situation`` answers the version's 办理情形 questions: the form and materials are checked as they apply
-    to those answers, and the answers (with the steps they skip) are kept in the form's ``_situation``."""
+    to those answers, and the answers (with the steps they skip) are kept in the form's ``_situation``.
+    ``shared_materials`` (material code → shared version id) and ``reused_results`` (code → result document id)
+    satisfy materials from the applicant unit's catalogue instead of uploads (``xietong.materials.linking``)."""
     now = now or utcnow()
     if applicant_unit_id not in principal.unit_ids and principal.kind != "system":
         raise Forbidden(code="not_member", detail="只能以本人所在单位的名义申请")
@@ -121,7 +129,15 @@ def submit_case(
     if problems:  # what the form must hold depends on the answers
         raise InvalidInput(code="situation_invalid", detail="请先回答办理情形的问题", errors=problems)
     cleaned, problems = _check_form(schema_text, without_left_out(form, version["form_schema"], schema_text))
-    problems += _check_materials(conn, materials_text, materials or {}, principal)
+    links: list[linking.Link] = []
+    if shared_materials or reused_results:
+        links, link_problems = linking.check_links(
+            session, materials=_materials(materials_text), applicant_unit_id=applicant_unit_id,
+            shared=shared_materials or {}, results=reused_results or {}, today=now.astimezone(ZoneInfo(tz)).date(),
+        )
+        problems += link_problems
+    linked = {link.code for link in links} | set(shared_materials or {}) | set(reused_results or {})
+    problems += _check_materials(conn, materials_text, materials or {}, principal, linked)
     if problems:
         raise InvalidInput(code="application_invalid", detail=f"申请有 {len(problems)} 处需要修改", errors=problems)
     if kept is not None:
@@ -163,6 +179,8 @@ def submit_case(
     }
     case_id = fastpath.execute(conn, _INSERT_CASE, values).scalar_one()
     claim_attachments(conn, materials or {}, case_id=case_id, principal=principal)
+    recorded = linking.write_links(session, links, case_id=case_id, principal=principal,
+                                   settings=settings or Settings(), now=now) if links else {}
     delta = {k: v for k, v in values.items() if k not in ("search_text", "event_seq", "last_event_hash")}
     actor = Actor("person" if principal.kind == "person" else principal.kind, principal.id)
     event, seq, digest = event_row(
@@ -172,7 +190,7 @@ def submit_case(
         type="case.submitted",
         actor=actor,
         at=now,
-        delta={"case": delta, "materials": materials or {}},
+        delta={"case": delta, "materials": materials or {}, **({"shared_materials": recorded} if recorded else {})},
     )
     party_rows = [{"case_id": case_id, "unit_id": u} for u in parties]
     head = {"event_seq": seq, "last_event_hash": digest}
@@ -235,7 +253,8 @@ def _check_form(schema_text: str, form: dict[str, Any]) -> tuple[dict[str, Any],
 
 
 def _check_materials(
-    conn: Connection, materials_text: str, given: dict[str, list[int]], principal: Principal
+    conn: Connection, materials_text: str, given: dict[str, list[int]], principal: Principal,
+    linked: frozenset[str] | set[str] = frozenset(),
 ) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
     wanted = {m.code: m for m in _materials(materials_text)}
@@ -246,7 +265,7 @@ def _check_materials(
     rows = {r.id: r for r in conn.execute(_ATTACHMENTS, {"b_ids": ids})} if ids else {}
     for code, material in wanted.items():
         attached = given.get(code, [])
-        if material.required and not attached:
+        if material.required and not attached and code not in linked:
             problems.append(FieldProblem(f"materials.{code}", f"请上传“{material.name}”", "material_required"))
         for attachment_id in attached:
             row = rows.get(attachment_id)

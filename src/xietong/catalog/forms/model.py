@@ -41,6 +41,7 @@ MAX_PLACEHOLDER_LENGTH = 100
 MAX_UNIT_LENGTH = 20
 MAX_OPTION_LENGTH = 100
 MAX_NOTE_LENGTH = 500
+MAX_SHARED_KIND_LENGTH = 40
 #: Hard upper bound on text length; also the default when ``max_length`` is absent.
 TEXT_LIMIT = 10_000
 #: Hard upper bound on table rows; also the default when ``max_rows`` is absent.
@@ -228,6 +229,14 @@ class Material(_Model):
     formats: list[str]
     max_size_mb: int = 20
     note: str = ""
+    #: 共享材料 (减材料): the kind of a unit's standing document that may satisfy it (``统一社会信用代码证``), or
+    #: ``result`` / ``result:<base matter code>`` for an earlier case's result document (结果复用).
+    shared_kind: str | None = None
+
+    @property
+    def reuses_result(self) -> bool:
+        """Whether an earlier case's result document (rather than a standing document) satisfies it."""
+        return self.shared_kind is not None and (self.shared_kind == "result" or self.shared_kind.startswith("result:"))
 
     @property
     def max_size_bytes(self) -> int:

@@ -30,6 +30,7 @@ from xietong.catalog.forms.model import (
     MAX_OPTIONS,
     MAX_PATTERN_LENGTH,
     MAX_PLACEHOLDER_LENGTH,
+    MAX_SHARED_KIND_LENGTH,
     MAX_SIZE_MB_RANGE,
     MAX_UNIT_LENGTH,
     MAX_VISIBLE_VALUES,
@@ -399,6 +400,8 @@ def parse_materials(raw: object) -> list[Material]:
             )
         _text_attr(problems, path, m.name, "name", MAX_LABEL_LENGTH, required=True)
         _text_attr(problems, path, m.note, "note", MAX_NOTE_LENGTH)
+        if m.shared_kind is not None:
+            _text_attr(problems, path, m.shared_kind, "shared_kind", MAX_SHARED_KIND_LENGTH, required=True)
         if not m.formats:
             problems.append(SchemaProblem(_join(path, "formats"), "至少需要一种文件格式"))
         fseen: set[str] = set()

@@ -27,6 +27,7 @@ from xietong.web.api import (
     oversight,
     reorganisation,
     seals,
+    shared_materials,
     staff,
     webhooks,
 )
@@ -51,3 +52,4 @@ api_router.include_router(seals.router)
 api_router.include_router(messaging.router)
 api_router.include_router(reorganisation.router)
 api_router.include_router(granularity.router)
+api_router.include_router(shared_materials.router)

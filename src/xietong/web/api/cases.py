@@ -34,6 +34,10 @@ class SubmitIn(RequestBody):
     materials: dict[str, list[int]] = Field(default_factory=dict, description="材料编码 → 已上传附件 id 列表")
     channel: Channel = Channel.WEB
     situation: dict[str, str] | None = Field(None, description="办理情形：问题编码 → 所选选项（版本有办理情形时必填）")
+    shared_materials: dict[str, int] = Field(
+        default_factory=dict, description="材料编码 → 申请单位共享材料库中的版本 id（减材料）")
+    reused_results: dict[str, int] = Field(
+        default_factory=dict, description="材料编码 → 申请单位已办结办件的办结文书 id（结果复用）")
 
 
 class SubmittedOut(BaseModel):
@@ -70,6 +74,7 @@ def submit(body: SubmitIn, request: Request, response: Response, principal: Curr
             session, principal=principal, local_matter_id=body.local_matter_id,
             applicant_unit_id=body.applicant_unit_id, form=body.form, materials=body.materials,
             channel=body.channel.value, tz=settings_of(request).timezone, situation=body.situation,
+            shared_materials=body.shared_materials, reused_results=body.reused_results, settings=settings_of(request),
         )
     response.headers["Location"] = f"/api/v1/cases/{case_id}"
     return SubmittedOut(id=case_id, number=number)
@@ -108,6 +113,7 @@ def search(
 def detail(case_id: int, request: Request, principal: CurrentPrincipal) -> CaseDetail:
     with reading(request) as session:
         found = queries.case_detail(session, principal=principal, case_id=case_id, tz=settings_of(request).timezone)
+        found.attachments = queries.case_attachments(session, principal=principal, case_id=case_id)
     note_copy_read(request, principal, case_id)  # 抄送 read receipt
     return found
 

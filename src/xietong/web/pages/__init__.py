@@ -31,6 +31,7 @@ from xietong.web.pages import (
     monitor,
     notifications,
     oa,
+    shared_materials,
     workbench,
 )
 from xietong.web.pages import sso as sso_pages
@@ -60,6 +61,7 @@ ROUTERS = (
     admin_accounts.router,
     sso_pages.router,
     granularity.router,
+    shared_materials.router,
 )
 
 

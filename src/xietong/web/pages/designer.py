@@ -17,6 +17,7 @@ from xietong.catalog import drafts
 from xietong.catalog import service as catalog
 from xietong.catalog.forms.editing import TYPE_LABELS
 from xietong.errors import DomainError, FieldProblem, Forbidden, InvalidInput
+from xietong.materials.kinds import KINDS
 from xietong.security.principal import Principal
 from xietong.web.deps import audit, reading, writing
 from xietong.web.pages.access import PagePrincipal
@@ -51,7 +52,7 @@ def _matter_context(request: Request, principal: Principal, matter_id: int) -> d
         entries = [replace(e, version=plain(e.version)) for e in drafts.history(session, local)]
         draft = next((e.version for e in entries if e.version.status == "draft"), None)
         context: dict[str, Any] = {"local": plain(local), "entries": entries, "draft": draft, "labels": STATUS_LABELS,
-                                   "changes": CHANGE_LABELS, "types": TYPE_LABELS}
+                                   "changes": CHANGE_LABELS, "types": TYPE_LABELS, "shared_kinds": KINDS}
         if draft is not None:
             row = drafts.editable_view(session, draft.id)
             context |= {
@@ -158,7 +159,7 @@ async def materials(matter_id: int, version_id: int, request: Request, principal
 def _materials(data: FormData) -> list[dict[str, Any]]:
     """The materials table: one row per index; a row with neither code nor name is blank (clearing both deletes it)."""
     columns = {name: [str(v) for v in data.getlist(f"mat.{name}")]
-               for name in ("code", "name", "required", "formats", "max_size_mb", "note")}
+               for name in ("code", "name", "required", "formats", "max_size_mb", "note", "shared_kind")}
     listed = []
     for i, code in enumerate(columns["code"]):
         def cell(name: str, i: int = i) -> str:
@@ -176,6 +177,8 @@ def _materials(data: FormData) -> list[dict[str, Any]]:
         }
         if cell("note"):
             item["note"] = cell("note")
+        if cell("shared_kind"):  # 减材料: satisfied by the applicant unit's document of this kind on file
+            item["shared_kind"] = cell("shared_kind")
         listed.append(item)
     return listed
 

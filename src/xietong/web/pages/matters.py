@@ -28,6 +28,8 @@ from xietong.catalog.schemas import MatterDetail
 from xietong.directory.models import Person, Unit
 from xietong.directory.service import regions, units_by_region
 from xietong.errors import DomainError, FieldProblem, InvalidInput, NotFound
+from xietong.materials import queries as material_queries
+from xietong.materials import service as material_service
 from xietong.security.principal import Principal
 from xietong.web.deps import reading, settings_of, writing
 from xietong.web.pages import diagram, situations
@@ -134,7 +136,8 @@ def _prefill(request: Request, principal: Principal, matter_id: int, schema: Any
 
 def _wizard(request: Request, principal: Principal, matter: MatterDetail, *, values: dict[str, Any],
             uploads: dict[str, list[Any]], unit_id: int | None, error: DomainError | None = None,
-            step: str = "fill", draft: dict[str, Any] | None = None, answers: dict[str, str] | None = None) -> Response:
+            step: str = "fill", draft: dict[str, Any] | None = None, answers: dict[str, str] | None = None,
+            shared: dict[str, str] | None = None) -> Response:
     matter, asked, unanswered = situations.with_answers(matter, answers)  # 办理情形 first (_situations.html)
     if unanswered:
         step = "situations"
@@ -142,15 +145,44 @@ def _wizard(request: Request, principal: Principal, matter: MatterDetail, *, val
     assert version is not None
     schema = schema_of(version.form_schema)
     form_keys = frozenset(f.key for f in schema.fields)
+    units = _applicant_units(request, principal)
     context = {
         "m": matter, "v": version, "schema": schema, "materials": parse_materials(version.materials),
-        "values": values, "uploads": uploads, "units": _applicant_units(request, principal), "unit_id": unit_id,
+        "values": values, "uploads": uploads, "units": units, "unit_id": unit_id,
         "error": error, "errors": field_errors(error, form_keys) if error else {}, "step": step,
         "accept": {m.code: ",".join(f".{x}" for x in m.formats) for m in parse_materials(version.materials)},
         "draft": draft, **asked,
+        **shared_offers(request, parse_materials(version.materials), unit_id or (units[0].id if units else None),
+                        shared),
     }
     status = STATUS_BY_KIND.get(error.kind, 422) if error else 200
     return render(request, "matters/apply.html", context, status_code=status)
+
+
+def shared_offers(request: Request, materials: list[Material], unit_id: int | None,
+                  chosen: dict[str, str] | None) -> dict[str, Any]:
+    """减材料: the applicant unit's document on file for each material with a shared kind, linked by default
+    (``chosen`` None: first showing) unless the applicant unticked it; see ``templates/matters/_shared.html``."""
+    if unit_id is None or not any(m.shared_kind for m in materials):
+        return {"offers": {}, "shared": {}}
+    with reading(request) as session:
+        found = material_queries.offers(session, unit_id=unit_id, materials=materials,
+                                        today=material_service.today(settings_of(request).timezone))
+    if chosen is None:
+        chosen = {code: offer.value for code, offer in found.items() if offer.usable}
+    return {"offers": found, "shared": chosen}
+
+
+def posted_shared(data: FormData) -> dict[str, str]:
+    """The ticked ``shared.<code>`` boxes: ``v<version id>`` or ``r<document id>``."""
+    return {key.removeprefix("shared."): value for key, value in data.items()
+            if key.startswith("shared.") and isinstance(value, str) and value[:1] in ("v", "r") and value[1:].isdigit()}
+
+
+def _links(shared: dict[str, str]) -> tuple[dict[str, int], dict[str, int]]:
+    versions = {code: int(value[1:]) for code, value in shared.items() if value.startswith("v")}
+    results = {code: int(value[1:]) for code, value in shared.items() if value.startswith("r")}
+    return versions, results
 
 
 @router.get("/matters/{matter_id}/apply", include_in_schema=False)
@@ -201,7 +233,8 @@ def _apply(request: Request, principal: Principal, matter_id: int, data: FormDat
     file_keys = {f.key for f in schema.file_fields()}
     values = {f"f.{k}": v for k, v in form.items() if k not in file_keys}  # files come back as uploads
     uploads = _uploads(request, principal, materials)
-    again = {"values": values, "uploads": uploads, "unit_id": unit_id, "answers": answers}
+    shared = posted_shared(data)
+    again = {"values": values, "uploads": uploads, "unit_id": unit_id, "answers": answers, "shared": shared}
     matter = _published(request, matter_id)  # _wizard applies the answers itself
     if unanswered or data.get("step") == "situations":
         error = InvalidInput(code="situation_invalid", detail="请回答办理情形的问题", errors=unanswered)
@@ -220,12 +253,14 @@ def _apply(request: Request, principal: Principal, matter_id: int, data: FormDat
             error = InvalidInput(code="form_invalid", detail=f"有 {len(errors)} 处需要修改", errors=errors)
             return _wizard(request, principal, matter, error=error, **again)
         return _wizard(request, principal, matter, step="review", **again)
+    linked_versions, linked_results = _links(shared)
     try:
         with writing(request) as session:
             case_id, _number = cases.submit_case(
                 session, principal=principal, local_matter_id=matter_id, applicant_unit_id=unit_id or 0, form=form,
                 materials=materials, channel=_channel(request), tz=settings_of(request).timezone,
                 situation=answers or None,
+                shared_materials=linked_versions, reused_results=linked_results, settings=settings_of(request),
             )
             drafts.discard_draft(session, person_id=person_id(principal), local_matter_id=matter_id)
     except DomainError as exc:

@@ -73,6 +73,8 @@ def _notes(delta: dict[str, Any]) -> list[str]:
             lines.append(f"说明：{note}")
     if delta.get("materials"):
         lines.append(f"材料：{sum(len(v) for v in delta['materials'].values())} 份")
+    if delta.get("shared_materials"):  # 减材料: linked from the catalogue instead of uploaded
+        lines.append(f"引用共享材料：{len(delta['shared_materials'])} 份")
     oversight = delta.get("oversight") or {}
     rating = oversight.get("rating")
     if rating:
