@@ -22,6 +22,7 @@ from xietong.directory.service.reorganisation import ReorganisationIn, execute, 
 from xietong.directory.service.reorganisation import cases as cases_part
 from xietong.engine.models import Task
 from xietong.errors import Conflict, DomainError, Forbidden, InvalidInput
+from xietong.security.models import RoleGrant
 from xietong.security.principal import SYSTEM_PRINCIPAL, Principal, load_principal
 
 
@@ -58,6 +59,8 @@ def test_merge_moves_units_people_matters_and_open_cases_with_their_steps(sessio
     assert dry.refused == []
     kinds = {i.kind for i in dry.items}
     assert {"unit", "post", "membership", "matter", "grant", "case"} <= kinds
+    # role grants are the security administrator's (三员分立): listed, kept on the old unit, never re-pointed
+    assert {i.state for i in dry.items if i.kind == "grant"} == {"kept"}
     assert next(i.label for i in dry.items if i.kind == "unit") == "综合办公室"
     assert session.scalar(select(Unit).where(Unit.code == f"{city.region.code}.merged")) is None  # a dry run
 
@@ -67,6 +70,7 @@ def test_merge_moves_units_people_matters_and_open_cases_with_their_steps(sessio
     session.refresh(staffing)
     session.refresh(office)
     assert (staffing.active, office.active, staffing.name) == (False, False, f"{city.region.name}编办")
+    assert session.scalars(select(RoleGrant).where(RoleGrant.scope_unit_id == staffing.id)).all()
     assert merged.function == "staffing"  # assignment by function keeps finding the successor
     edges = session.scalars(select(UnitLineage).where(UnitLineage.successor_id == merged.id)).all()
     assert {(e.predecessor_id, e.kind, e.reason) for e in edges} == {
@@ -167,7 +171,7 @@ def test_split_refuses_what_the_mapping_does_not_place_and_then_follows_it(sessi
     incomplete = split_spec(city, session, case_ids, people=False)
     dry = plan(session, principal=admin, spec=incomplete)
     refused = {i.kind for i in dry.refused}
-    assert refused == {"membership", "grant"}
+    assert refused == {"membership"}
     assert all("未指定" in (i.reason or "") for i in dry.refused)
     with pytest.raises(InvalidInput) as refusal:
         run(session, admin, incomplete)
@@ -246,3 +250,23 @@ def test_structural_mistakes_and_access_are_refused_at_once(session: Session) ->
     with pytest.raises(Forbidden):
         plan(session, principal=city.principal(session, "staffing"), spec=merge_spec(city))
     assert session.scalar(select(Task.id).where(Task.unit_id == -1)) is None
+
+
+def test_a_retired_unit_or_a_foreign_parent_receives_nothing(session: Session) -> None:
+    city, _case_ids, admin = two_cases(session)
+    finance = city.units["finance"]
+    finance.active = False
+    session.flush()
+    into_retired = ReorganisationIn(kind="merge", units=[city.units["staffing"].code, city.units["office"].code],
+                                    reason="编委〔2026〕13号", successor={"code": finance.code})
+    with pytest.raises(InvalidInput) as refusal:
+        plan(session, principal=admin, spec=into_retired)
+    assert refusal.value.code == "reorganisation_successor_retired"
+    other = make_city(session)
+    foreign = ReorganisationIn(kind="merge", units=[city.units["staffing"].code, city.units["office"].code],
+                               reason="编委〔2026〕14号", successor={
+                                   "code": f"{city.region.code}.merged", "name": "综合办公室",
+                                   "parent_code": other.units["office"].code})
+    with pytest.raises(InvalidInput) as refusal:
+        plan(session, principal=admin, spec=foreign)
+    assert refusal.value.code == "reorganisation_across_regions"

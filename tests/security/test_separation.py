@@ -93,6 +93,13 @@ def test_unlock_and_reset_are_a_covering_security_admins_and_never_on_oneself(se
     with pytest.raises(Forbidden) as beyond:
         accounts.unlock_account(session, person_id=other.people["office.clerk.0"].id, unlocked_by=actor)
     assert beyond.value.code == "not_security_admin"
+    # a person of a covered unit who holds wider rights is not for this administrator to take over
+    accounts.grant_role(session, person_id=target.id, role="audit_admin", scope=ALL)
+    for act in (lambda: accounts.reset_password(session, person_id=target.id, reset_by=actor),
+                lambda: accounts.unlock_account(session, person_id=target.id, unlocked_by=actor)):
+        with pytest.raises(Forbidden) as wider:
+            act()
+        assert wider.value.code == "privileged_account"
 
 
 def test_one_grant_is_revoked_by_its_id_and_the_page_offers_only_covered_ones(session: Session) -> None:

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, CursorResult, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from xietong.db.base import utcnow
 from xietong.directory.models import Membership, Person, Region, Unit
 from xietong.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
-from xietong.security.models import AuditRecord, Credential, RoleGrant, SecondFactor, WebSession
+from xietong.security.models import ApiToken, AuditRecord, Credential, RoleGrant, SecondFactor, WebSession
 from xietong.security.passwords import configured_rule, password_problems, set_password
 from xietong.security.permissions import may_administer, may_administer_person
 from xietong.security.principal import Principal
@@ -167,6 +167,8 @@ def reset_password(session: Session, *, person_id: int, reset_by: Principal | No
     password = initial_password(person.username)
     set_password(session, person_id=person.id, password=password, username=person.username, must_change=True)
     session.execute(delete(WebSession).where(WebSession.person_id == person.id))
+    session.execute(update(ApiToken).where(ApiToken.person_id == person.id, ApiToken.revoked_at.is_(None))
+                    .values(revoked_at=utcnow()))  # a reset usually follows a compromise: its tokens go too
     return password
 
 
@@ -330,6 +332,16 @@ def _check_account_admin(session: Session, actor: Principal | None, person: Pers
                             .where(Membership.person_id == person.id)).all()
     if not may_administer_person(actor, "accounts", units):
         raise Forbidden(code="not_security_admin", detail="只有授权范围覆盖该人员所在单位的安全管理员可以操作此账号")
+    # Whoever resets an account can log in as it: one covering the person's unit must not thereby take over
+    # wider rights the person holds elsewhere. Each of the person's grants must be one the actor could give.
+    for grant in session.scalars(select(RoleGrant).where(RoleGrant.person_id == person.id)):
+        unit = session.get(Unit, grant.scope_unit_id) if grant.scope_unit_id is not None else None
+        covered = (grant.scope_kind == "region" and may_administer(actor, "accounts", region_id=grant.scope_region_id)
+                   ) or (unit is not None and may_administer(actor, "accounts", region_id=unit.region_id,
+                                                               unit_path=unit.path))
+        if grant.role in ADMIN_TRIAD or grant.scope_kind == "all" or not covered:
+            raise Forbidden(code="privileged_account", detail="该人员拥有超出您授权范围的角色（或是三员之一），"
+                                                              "其账号只能由全市安全管理员在命令行处理")
 
 
 def _require_person(session: Session, person_id: int) -> Person:

@@ -14,13 +14,16 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, select, update
 
+from tests.conftest import own_database
 from tests.integrations.archive.test_package import rezip
 from tests.integrations.cases import ALL, archive, committed, committed_concluded_case
 from tests.integrations.outside import clean_channels, messages, options  # noqa: F401  (fixture)
 from xietong.cases.changelog import sequence_events
 from xietong.cases.models import Event
 from xietong.config import Settings
+from xietong.db import migrate
 from xietong.db.base import utcnow
+from xietong.db.engine import create_db_engine
 from xietong.db.session import unit_of_work
 from xietong.documents.issue import issue_documents
 from xietong.integrations.archive import service as archiving
@@ -33,6 +36,24 @@ from xietong.standins import Running, serve_in_thread
 from xietong.standins.archive import ArchiveSystem, make_app, settings_for
 
 pytestmark = pytest.mark.usefixtures("clean_channels")
+
+
+# The archive follower waits, in log order, for each archived case's seal and documents; another test's archived
+# case whose provincial seal never came back would hold it, so these tests follow a log of their own.
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    tmp = tmp_path_factory.mktemp("archive")
+    with own_database("archive", tmp) as url:
+        yield Settings(database_url=url, data_dir=tmp / "data", demo=True,
+                       secret_key="archive-test-secret-that-is-long-enough-0123")
+
+
+@pytest.fixture(scope="module")
+def db_engine(settings: Settings) -> Iterator[Engine]:
+    engine = create_db_engine(settings)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ stand-in over loopback HTTP (getuserinfo → userid, user/get → 工号) and op
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -17,13 +18,35 @@ def _code(sso: Sso, employee_code: str) -> str:
     return answer.json()["code"]  # type: ignore[no-any-return]
 
 
+def _post(sso: Sso, browser: httpx.Client, data: dict[str, str]) -> httpx.Response:
+    """What the in-app page does: open it (its cookie and the form's nonce), then post the code with the nonce."""
+    page = browser.get(f"{sso.base}/sso/dingtalk")
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page.text)
+    assert page.status_code == 200 and nonce is not None, page.text[:300]
+    return browser.post(f"{sso.base}/sso/dingtalk", data={**data, "nonce": nonce.group(1)})
+
+
+def test_a_code_posted_without_the_pages_nonce_is_refused(sso: Sso) -> None:
+    """Log-in CSRF: a code sent from elsewhere (a link, another site's form) would log the victim in as the
+    code's owner; only the page's own form, matching this browser's cookie, is taken."""
+    person = sso.api.city.people["finance.head.0"]
+    browser = sso.browser()
+    forged = browser.post(f"{sso.base}/sso/dingtalk", data={"code": _code(sso, person.employee_code)})
+    assert forged.status_code == 401 and 'data-code="sso_state_mismatch"' in forged.text
+    browser.get(f"{sso.base}/sso/dingtalk")  # the cookie alone is not enough either
+    guessed = browser.post(f"{sso.base}/sso/dingtalk", data={"code": _code(sso, person.employee_code),
+                                                           "nonce": "guess"})
+    assert guessed.status_code == 401
+    assert browser.get(f"{sso.base}/api/v1/auth/me").status_code == 401
+
+
 def test_a_good_code_logs_the_linked_person_in(sso: Sso) -> None:
     person = sso.api.city.people["finance.clerk.2"] if "finance.clerk.2" in sso.api.city.people \
         else sso.api.city.people["finance.head.0"]
     browser = sso.browser()
     page = browser.get(f"{sso.base}/sso/dingtalk")
     assert page.status_code == 200 and "浙政钉免登" in page.text and 'src="/static/js/dingtalk.js"' in page.text
-    answer = browser.post(f"{sso.base}/sso/dingtalk", data={"code": _code(sso, person.employee_code),
+    answer = _post(sso, browser, {"code": _code(sso, person.employee_code),
                                                           "next": "/matters"})
     assert answer.status_code == 303 and answer.headers["location"] == "/matters"
     assert sso.me(browser)["person_id"] == person.id
@@ -32,7 +55,7 @@ def test_a_good_code_logs_the_linked_person_in(sso: Sso) -> None:
     assert linked[0].detail["method"] == "dingtalk"
     # the next day's code follows the link
     later = sso.browser()
-    assert later.post(f"{sso.base}/sso/dingtalk", data={"code": _code(sso, person.employee_code)}).status_code == 303
+    assert _post(sso, later, {"code": _code(sso, person.employee_code)}).status_code == 303
     assert sso.me(later)["person_id"] == person.id
     assert len(sso.audits("auth.sso_linked", person.id)) == 1
 
@@ -40,9 +63,9 @@ def test_a_good_code_logs_the_linked_person_in(sso: Sso) -> None:
 def test_a_reused_code_is_refused(sso: Sso) -> None:
     person = sso.api.city.people["staffing.leader_in_charge.0"]
     code = _code(sso, person.employee_code)
-    assert sso.browser().post(f"{sso.base}/sso/dingtalk", data={"code": code}).status_code == 303
+    assert _post(sso, sso.browser(), {"code": code}).status_code == 303
     again = sso.browser()
-    reused = again.post(f"{sso.base}/sso/dingtalk", data={"code": code})
+    reused = _post(sso, again, {"code": code})
     assert reused.status_code == 401 and 'data-code="sso_code_rejected"' in reused.text
     assert again.get(f"{sso.base}/api/v1/auth/me").status_code == 401
 
@@ -53,17 +76,17 @@ def test_expired_and_unknown_codes_are_refused(sso: Sso) -> None:
     with sso.messaging.lock:
         employee_code, _ = sso.messaging.authcodes[code]
         sso.messaging.authcodes[code] = (employee_code, time.time() - 1)  # five minutes later
-    expired = sso.browser().post(f"{sso.base}/sso/dingtalk", data={"code": code})
+    expired = _post(sso, sso.browser(), {"code": code})
     assert expired.status_code == 401 and 'data-code="sso_code_rejected"' in expired.text
-    unknown = sso.browser().post(f"{sso.base}/sso/dingtalk", data={"code": "made-up-code"})
+    unknown = _post(sso, sso.browser(), {"code": "made-up-code"})
     assert unknown.status_code == 401 and 'data-code="sso_code_rejected"' in unknown.text
-    empty = sso.browser().post(f"{sso.base}/sso/dingtalk", data={"code": ""})
+    empty = _post(sso, sso.browser(), {"code": ""})
     assert empty.status_code == 401 and 'data-code="sso_no_code"' in empty.text
     assert len(sso.audits("auth.login_refused.sso_code_rejected")) >= 2
 
 
 def test_an_app_user_matching_nobody_is_refused(sso: Sso) -> None:
-    answer = sso.browser().post(f"{sso.base}/sso/dingtalk", data={"code": _code(sso, "E-NOT-IN-DIRECTORY")})
+    answer = _post(sso, sso.browser(), {"code": _code(sso, "E-NOT-IN-DIRECTORY")})
     assert answer.status_code == 403 and 'data-code="sso_no_person"' in answer.text
 
 
@@ -71,7 +94,7 @@ def test_the_platform_down_is_a_clear_page(sso: Sso) -> None:
     code = _code(sso, sso.api.city.people["office.head.0"].employee_code)
     sso.messaging.down = True
     try:
-        answer = sso.browser().post(f"{sso.base}/sso/dingtalk", data={"code": code})
+        answer = _post(sso, sso.browser(), {"code": code})
     finally:
         sso.messaging.down = False
     assert answer.status_code == 503 and 'data-code="sso_provider_unavailable"' in answer.text

@@ -39,7 +39,7 @@ def require_security_admin(principal: Principal) -> None:
 
 
 def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, str) and value.isdigit() else None
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 @router.get("/admin/accounts", include_in_schema=False)

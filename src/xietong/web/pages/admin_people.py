@@ -46,7 +46,7 @@ class Row:
 
 
 def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, str) and value.isdigit() else None
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 def _text(form: FormData, key: str, limit: int) -> str:

@@ -97,9 +97,9 @@ def picker_rows(request: Request, principal: PagePrincipal, field: Annotated[str
     field = _field(field)
     q = request.query_params.get(f"{field}-q", "")[:50]
     region = request.query_params.get(f"{field}-region", "")
-    region_id = int(region) if region.isdigit() else None
+    region_id = int(region) if region.isascii() and region.isdigit() and len(region) <= 18 else None
     picked_id = request.query_params.get(f"{field}-unit", "")
-    chosen = int(picked_id) if picked_id.isdigit() else None
+    chosen = int(picked_id) if picked_id.isascii() and picked_id.isdigit() and len(picked_id) <= 18 else None
     with reading(request) as session:
         picked = unit_choice(session, chosen)
         rows = unit_choices(session, principal, area, keyword=q, region_id=region_id, chosen=picked)

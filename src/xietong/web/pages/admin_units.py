@@ -45,7 +45,7 @@ def _text(form: FormData, key: str, limit: int = 200) -> str:
 
 
 def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, str) and value.isdigit() else None
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 def _by_field(problems: list[FieldProblem]) -> dict[str, list[str]]:

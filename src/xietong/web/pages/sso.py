@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from typing import Annotated, Any
 
 import httpx
@@ -32,7 +33,7 @@ from xietong.web.pages.rendering import render
 from xietong.web.sessions import audit_refusal, open_sso_session, set_session_cookie, sso_second_factor
 
 router = APIRouter(prefix="/sso")
-ATTEMPT_COOKIE, SECOND_COOKIE = "xt_sso", "xt_sso_totp"
+ATTEMPT_COOKIE, SECOND_COOKIE, DINGTALK_COOKIE = "xt_sso", "xt_sso_totp", "xt_sso_dingtalk"
 ATTEMPT_SECONDS, SECOND_SECONDS = 600, 300
 STATUS = {"forbidden": 403, "unauthenticated": 401, "unavailable": 503, "not_found": 404, "conflict": 409}
 
@@ -201,10 +202,18 @@ def dingtalk_page(
     if _signed_in(request):  # the app's entry page opened again within a live session
         return RedirectResponse(safe_next(next), status_code=303)
     demo_url = f"{settings.messaging_url}/demo/authcode?redirect_uri=/sso/dingtalk" if settings.demo else ""
-    return render(request, "auth/dingtalk.html", {
-        "code": authCode[:200], "next": safe_next(next), "corp_id": settings.messaging_corp_id or "",
-        "jsapi": settings.messaging_jsapi_path or "", "demo_url": demo_url,
+    # The page's form carries a nonce that only this browser's cookie matches: a code pasted into a link or posted
+    # from another site (log-in CSRF — being logged in as someone else) is refused. The code comes from the JS
+    # API in the messaging app; only the demo's stand-in hands it over in the address.
+    nonce = secrets.token_urlsafe(16)
+    response = render(request, "auth/dingtalk.html", {
+        "code": authCode[:200] if settings.demo else "", "next": safe_next(next), "nonce": nonce,
+        "corp_id": settings.messaging_corp_id or "", "jsapi": settings.messaging_jsapi_path or "",
+        "demo_url": demo_url,
     })
+    _set_cookie(response, request, DINGTALK_COOKIE, _sign(request, "dingtalk", {"nonce": nonce}, ATTEMPT_SECONDS),
+                ATTEMPT_SECONDS)
+    return response
 
 
 @router.post("/dingtalk", include_in_schema=False)
@@ -212,10 +221,16 @@ def dingtalk_login(
     request: Request,
     code: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=500)] = "",
+    nonce: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     settings = settings_of(request)
     if not messaging_login.configured(settings):
         raise NotFound(code="sso_not_configured", detail="本系统未配置浙政钉免登")
+    carried = _unsigned(request, "dingtalk", request.cookies.get(DINGTALK_COOKIE))
+    if carried is None or not nonce or not hmac.compare_digest(str(carried.get("nonce", "")), nonce):
+        forged = Unauthenticated(code="sso_state_mismatch",
+                                 detail="登录请求不是从本页发起的，请在浙政钉应用内重新打开本页")
+        return _refused(request, forged, method="dingtalk")
     if not code.strip():
         missing = Unauthenticated(code="sso_no_code", detail="没有收到免登授权码，请在浙政钉应用内打开本页")
         return _refused(request, missing, method="dingtalk")

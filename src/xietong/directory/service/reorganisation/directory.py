@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from xietong.cases.models import Case
+from xietong.cases.models import ApplicationDraft
 from xietong.catalog.models import LocalMatter
 from xietong.directory.models import Membership, Post, Region, Unit, UnitLineage
 from xietong.directory.schemas import UnitIn
@@ -24,7 +24,6 @@ from xietong.directory.service.posts import ensure_post
 from xietong.directory.service.reorganisation.plan import Plan, Resolved, successor_spec
 from xietong.directory.service.reorganisation.spec import Kind
 from xietong.directory.service.units import _move, create_unit
-from xietong.security.models import RoleGrant
 
 
 def restructure(session: Session, resolved: Resolved, plan: Plan, *, by_id: int | None, now: datetime) -> str:
@@ -46,8 +45,8 @@ def restructure(session: Session, resolved: Resolved, plan: Plan, *, by_id: int 
                 by_kind.setdefault(item.kind, {})[item.id] = item.target
         _posts(session, by_kind.get("post", {}), targets)
         _memberships(session, by_kind.get("membership", {}), targets)
-        for kind, model, column in (("matter", LocalMatter, "handling_unit_id"), ("draft", Case, "applicant_unit_id"),
-                                    ("grant", RoleGrant, "scope_unit_id")):
+        for kind, model, column in (("matter", LocalMatter, "handling_unit_id"),
+                                    ("draft", ApplicationDraft, "applicant_unit_id")):
             for item_id, code in by_kind.get(kind, {}).items():
                 session.execute(update(model).where(model.id == item_id).values({column: targets[code].id}))
         for child_id, code in by_kind.get("child", {}).items():

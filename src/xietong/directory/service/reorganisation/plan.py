@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from xietong.cases.enums import OPEN_STATUSES, CaseStatus
-from xietong.cases.models import Case, Event
+from xietong.cases.enums import OPEN_STATUSES
+from xietong.cases.models import ApplicationDraft, Case, Event
 from xietong.catalog.models import LocalMatter
 from xietong.directory.models import Membership, Person, Post, Unit, UnitLineage
 from xietong.directory.service.reorganisation.spec import Kind, ReorganisationIn, Successor
@@ -25,8 +25,8 @@ from xietong.security.models import RoleGrant
 from xietong.security.permissions import may_administer
 from xietong.security.principal import Principal
 
-MOVES, REFUSED = "moves", "refused"
-STATE_LABELS = {MOVES: "将办理", REFUSED: "不能办理"}
+MOVES, REFUSED, KEPT = "moves", "refused", "kept"
+STATE_LABELS = {MOVES: "将办理", REFUSED: "不能办理", KEPT: "保留，须安全管理员处理"}
 ITEM_LABELS = {"unit": "单位", "post": "岗位", "membership": "任职", "matter": "事项", "child": "下级单位",
                "grant": "角色授权", "draft": "草稿", "case": "办件"}
 OPEN = tuple(s.value for s in OPEN_STATUSES)
@@ -41,7 +41,7 @@ class PlanItem:
     id: int | None
     label: str
     action: str
-    state: str = MOVES  # moves | refused
+    state: str = MOVES  # moves | refused | kept (left as it is, for someone else to act on)
     reason: str | None = None
     target: str | None = None  # the successor's code
     case_id: int | None = None
@@ -101,7 +101,7 @@ def resolve(session: Session, *, principal: Principal, spec: ReorganisationIn) -
         for unit in predecessors:
             if not unit.active:
                 raise InvalidInput(code="unit_inactive", detail=f"单位“{unit.name}”已停用，不能再改革")
-    _check_access(principal, resolved)
+    _check_access(session, principal, resolved)
     return resolved
 
 
@@ -148,6 +148,10 @@ def _targets(session: Session, spec: ReorganisationIn, predecessors: list[Unit])
         if unit is None:
             if not successor_spec(spec, code).name:
                 raise InvalidInput(code="reorganisation_new_unit_unnamed", detail=f"新单位 {code} 须有名称")
+            _check_new_parent(session, successor_spec(spec, code).parent_code, predecessors, regions)
+        elif not unit.active and not _reorganised_into(session, unit, predecessors):
+            raise InvalidInput(code="reorganisation_successor_retired",
+                               detail=f"接续单位“{unit.name}”已撤销，不能再接收人员、事项和办件")
         elif unit.id in {p.id for p in predecessors}:
             raise InvalidInput(code="reorganisation_successor_is_predecessor",
                                detail=f"接续单位“{unit.name}”不能同时是被改革的单位")
@@ -159,6 +163,30 @@ def _targets(session: Session, spec: ReorganisationIn, predecessors: list[Unit])
                                detail=f"接续单位“{unit.name}”属于另一个行政区划")
         targets[code] = unit
     return targets
+
+
+def _reorganised_into(session: Session, unit: Unit, predecessors: list[Unit]) -> bool:
+    """The same reorganisation run again may name its own successors, whatever became of them since: its plan
+    then only finishes what is left. Any other retired unit receives nothing."""
+    return session.scalar(select(UnitLineage.id).where(
+        UnitLineage.successor_id == unit.id, UnitLineage.predecessor_id.in_([p.id for p in predecessors])
+    ).limit(1)) is not None
+
+
+def _check_new_parent(session: Session, parent_code: str | None, predecessors: list[Unit], regions: set[int]) -> None:
+    """A new successor's parent (by default the first predecessor's): an active unit of the same region, neither
+    a predecessor nor below one. Whether the principal administers it is checked with the rest."""
+    if parent_code is None:
+        return
+    parent = session.scalar(select(Unit).where(Unit.code == parent_code))
+    if parent is None or not parent.active:
+        raise InvalidInput(code="reorganisation_parent_unknown",
+                           detail=f"新单位的上级单位 {parent_code} 不存在或已撤销")
+    if parent.region_id not in regions:
+        raise InvalidInput(code="reorganisation_across_regions", detail=f"上级单位“{parent.name}”属于另一个行政区划")
+    if any(parent.path.startswith(p.path) for p in predecessors):
+        raise InvalidInput(code="reorganisation_parent_below",
+                           detail=f"上级单位“{parent.name}”是被改革的单位或其下级单位")
 
 
 def _find_done(session: Session, resolved: Resolved) -> None:
@@ -185,8 +213,11 @@ def _find_done(session: Session, resolved: Resolved) -> None:
     resolved.key, resolved.done_at = key, edges[0].at
 
 
-def _check_access(principal: Principal, resolved: Resolved) -> None:
-    units = [*resolved.predecessors, *(u for u in resolved.targets.values() if u is not None)]
+def _check_access(session: Session, principal: Principal, resolved: Resolved) -> None:
+    parents = [successor_spec(resolved.spec, code).parent_code for code, unit in resolved.targets.items()
+               if unit is None]
+    new_parents = list(session.scalars(select(Unit).where(Unit.code.in_([c for c in parents if c]))))
+    units = [*resolved.predecessors, *(u for u in resolved.targets.values() if u is not None), *new_parents]
     for unit in units:
         if not may_administer(principal, "directory", region_id=unit.region_id, unit_path=unit.path):
             raise Forbidden(code="not_directory_admin", detail=f"您无权改革单位“{unit.name}”")
@@ -294,29 +325,31 @@ def _children(session: Session, resolved: Resolved) -> list[PlanItem]:
 
 
 def _grants(session: Session, resolved: Resolved) -> list[PlanItem]:
+    """Role grants scoped to a predecessor are listed, never moved: role grants are the security administrator's
+    alone (三员分立), and re-pointing one to a larger successor would silently widen what its holder sees. On the
+    retired unit a grant covers only the history that stays there."""
     rows = session.execute(
-        select(RoleGrant.id, RoleGrant.role, Person.username, Person.name)
+        select(RoleGrant.id, RoleGrant.role, Person.name)
         .join(Person, Person.id == RoleGrant.person_id)
         .where(RoleGrant.scope_kind == "unit_subtree", RoleGrant.scope_unit_id.in_(resolved.ids))
         .order_by(RoleGrant.id)
     ).all()
-    items = []
-    for r in rows:
-        target, reason = _place(resolved, resolved.spec.mapping.people, r.username, f"{r.name}（{r.username}）")
-        items.append(_item("grant", r.id, f"{r.name}：{r.role}", "授权范围改为", resolved, target, reason))
-    return items
+    return [PlanItem("grant", r.id, f"{r.name}：{r.role}", "授权范围仍为原单位，须由安全管理员重新授权", KEPT)
+            for r in rows]
 
 
 def _drafts(session: Session, resolved: Resolved) -> list[PlanItem]:
+    """Saved application drafts (the wizard's ``application_draft`` rows) of a predecessor applicant unit."""
     rows = session.execute(
-        select(Case.id, Case.title, Person.username, Person.name)
-        .outerjoin(Person, Person.id == Case.applicant_person_id)
-        .where(Case.applicant_unit_id.in_(resolved.ids), Case.status == CaseStatus.DRAFT.value).order_by(Case.id)
+        select(ApplicationDraft.id, LocalMatter.name, Person.username, Person.name.label("person"))
+        .join(Person, Person.id == ApplicationDraft.person_id)
+        .join(LocalMatter, LocalMatter.id == ApplicationDraft.local_matter_id)
+        .where(ApplicationDraft.applicant_unit_id.in_(resolved.ids)).order_by(ApplicationDraft.id)
     ).all()
     items = []
     for r in rows:
-        target, reason = _place(resolved, resolved.spec.mapping.people, r.username or "", f"草稿申请人{r.name or ''}")
-        items.append(_item("draft", r.id, f"草稿：{r.title}", "申请单位改为", resolved, target, reason, case_id=r.id))
+        target, reason = _place(resolved, resolved.spec.mapping.people, r.username, f"草稿申请人{r.person}")
+        items.append(_item("draft", r.id, f"草稿：{r.name}", "申请单位改为", resolved, target, reason))
     return items
 
 
