@@ -131,8 +131,8 @@ def test_grant_and_revoke_a_role_with_its_scope(api: Api, people: People) -> Non
     path = f"/admin/accounts/{target}"
     token = _token(security, path)
     finance = api.city.units["finance"]
-    picked = security.post(f"{path}/roles", data={"csrf_token": token, "role": "supervisor",
-                                                  "scope_kind": "unit_subtree", "scope-q": "财政", "find": "scope"})
+    picked = security.post(f"{path}/roles", data={"csrf_token": token, "role": "supervisor", "find": "scope",
+                                                  "scope_kind": "unit_subtree", "scope-q": finance.name})
     assert picked.status_code == 200 and f'name="scope-unit" value="{finance.id}"' in picked.text  # no JS: 查找
     granted = security.post(f"{path}/roles", follow_redirects=False, data={
         "csrf_token": token, "role": "supervisor", "scope_kind": "unit_subtree", "scope-unit": str(finance.id)})

@@ -73,6 +73,10 @@ def packed(engine: Engine, settings: Settings) -> int:
     committed(engine, issue_documents, batch=ALL)
     committed(engine, seals.seal_results, settings=settings, batch=ALL)
     committed(engine, archiving.archive_cases, settings=settings, batch=ALL)
+    with unit_of_work(engine) as session:  # say why, should the transfer below find nothing queued
+        row = session.scalar(select(ArchivePackage).where(ArchivePackage.case_id == case_id))
+        assert row is not None, "the archive follower built no package for the case"
+        assert row.passed, row.report
     return case_id
 
 
