@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from tests.factories import City, joint_approval_process, make_city, publish_matter
+from tests.web.browser import chromium, served
 from xietong.config import Settings
 from xietong.db.session import unit_of_work
 from xietong.directory.models import Person
@@ -77,6 +79,22 @@ def api(settings: Settings, db_engine: Engine) -> Iterator[Api]:
     app = create_app(settings)
     yield Api(app, city, other, matter.id, admin, reform, root, auditor)
     app.state.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def base(api: Api, settings: Settings) -> Iterator[str]:
+    """The app over ``api``'s city served by a real uvicorn on a loopback port, for the browser tests: its URL."""
+    app = create_app(settings)
+    with served(app) as url:
+        yield url
+    app.state.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium driven by Playwright, once per module (skips locally, fails in CI, when it is missing)."""
+    with chromium() as launched:
+        yield launched
 
 
 def submit(client: TestClient, api: Api, *, title: str = "申请增加编制", unit: str = "finance") -> dict[str, object]:

@@ -5,35 +5,18 @@ shown only for one of its options, preview at phone width), publish — under th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
 from tests.factories import linear_process, post_rule, publish_matter
-from tests.web.browser import SCREENSHOTS, VIEWPORTS, chromium, htmx_settled, served
+from tests.web.browser import SCREENSHOTS, VIEWPORTS, htmx_settled
 from tests.web.conftest import PASSWORD, Api
 from xietong.catalog.models import LocalMatter, MatterVersion, ProcessDefinition
-from xietong.config import Settings
 from xietong.db.session import unit_of_work
-from xietong.web.app import create_app
 
 pytestmark = [pytest.mark.committed, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def base(api: Api, settings: Settings) -> Iterator[str]:
-    app = create_app(settings)
-    with served(app) as url:
-        yield url
-    app.state.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 def _shot(page: Any, viewport: str, name: str) -> None:

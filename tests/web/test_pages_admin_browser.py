@@ -7,7 +7,6 @@ Screenshots go to docs/screenshots/ as ``<viewport>-admin*.png`` and ``<viewport
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,9 +14,8 @@ import pyotp
 import pytest
 from sqlalchemy import delete, select
 
-from tests.web.browser import SCREENSHOTS, VIEWPORTS, chromium, served
+from tests.web.browser import SCREENSHOTS, VIEWPORTS
 from tests.web.conftest import PASSWORD, Api
-from xietong.config import Settings
 from xietong.db.base import utcnow
 from xietong.db.session import read_only, unit_of_work
 from xietong.directory.models import Membership, Person, Post, Unit
@@ -25,25 +23,10 @@ from xietong.security.models import Credential, RecoveryCode, RoleGrant, SecondF
 from xietong.security.passwords import hash_password
 from xietong.system.calendar import forget_calendars
 from xietong.system.models import WorkdayOverride
-from xietong.web.app import create_app
 
 pytestmark = [pytest.mark.committed, pytest.mark.slow]
 YEAR = 2096  # far from any due time: overrides there touch no other test
 NEW_PASSWORD = "Browser-Changed-2026!"
-
-
-@pytest.fixture(scope="module")
-def base(api: Api, settings: Settings) -> Iterator[str]:
-    app = create_app(settings)
-    with served(app) as url:
-        yield url
-    app.state.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 def _login(browser: Any, base: str, viewport: str, person: Person, password: str = PASSWORD) -> Any:

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from sqlalchemy import Engine
 
 from tests.factories import joint_approval_process, publish_matter
-from tests.web.browser import SCREENSHOTS, VIEWPORTS, chromium, missing_browser, served
+from tests.web.browser import SCREENSHOTS, VIEWPORTS, missing_browser, served
 from tests.web.conftest import PASSWORD, Api
 from xietong.config import Settings
 from xietong.db.session import unit_of_work
@@ -36,12 +36,6 @@ def site(api: Api, settings: Settings, db_engine: Engine) -> Iterator[tuple[str,
     with served(app) as base:
         yield base, matter_id
     app.state.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 class Flow:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import own_database
-from tests.web.browser import SCREENSHOTS, VIEWPORTS, chromium, served
+from tests.web.browser import SCREENSHOTS, VIEWPORTS, served
 from xietong.config import Settings
 from xietong.db import migrate
 from xietong.db.engine import create_db_engine
@@ -40,12 +40,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with served(app) as base:
             yield base
         app.state.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])

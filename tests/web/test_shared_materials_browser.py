@@ -5,7 +5,6 @@ docs/screenshots/ as ``<viewport>-shared-materials*.png``."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,29 +12,13 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.factories import joint_approval_process, publish_matter
-from tests.web.browser import VIEWPORTS, chromium, served
+from tests.web.browser import VIEWPORTS
 from tests.web.conftest import Api
 from tests.web.test_pages_admin_browser import _login, _shot
-from xietong.config import Settings
 from xietong.db.session import unit_of_work
 from xietong.demo.samples import pdf_bytes
-from xietong.web.app import create_app
 
 pytestmark = [pytest.mark.committed, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def base(api: Api, settings: Settings) -> Iterator[str]:
-    app = create_app(settings)
-    with served(app) as url:
-        yield url
-    app.state.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.browser import SCREENSHOTS, VIEWPORTS, chromium, served
+from tests.web.browser import SCREENSHOTS, VIEWPORTS, served
 from tests.web.conftest import Api
 from xietong.config import Settings
 from xietong.standins import messaging, oidc
@@ -30,12 +30,6 @@ def site(api: Api, settings: Settings) -> Iterator[str]:
             **oidc.settings_for(f"{base}/standins/oidc"), **messaging.settings_for(f"{base}/standins/messaging")})
         yield base
     app.state.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 def _fits(page: Any, viewport: str) -> None:
