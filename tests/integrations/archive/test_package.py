@@ -160,3 +160,21 @@ def test_paths_leaving_the_package_and_junk_are_refused() -> None:
 def test_the_package_is_recorded_on_no_event_until_transferred(session: Session, package: ArchivePackage) -> None:
     types = session.scalars(select(Event.type).where(Event.case_id == package.case_id)).all()
     assert "case.archive_transferred" not in types
+
+
+def test_active_content_is_sought_in_pdf_objects_not_in_the_bytes_of_their_streams() -> None:
+    """Compressed image, font or signature data hold any three bytes by chance: "/JS" there is no script (it
+    refused a sound package now and then); in a dictionary, or in a compressed object stream, it is one."""
+    import zlib
+
+    from xietong.integrations.archive.check import _pdf_active
+
+    image = b"%PDF-1.4\n1 0 obj << /Type /XObject /Length 9 >> stream\nxx/JS yy\nendstream endobj\n"
+    assert _pdf_active(image) is None
+    script = b"%PDF-1.4\n1 0 obj << /OpenAction << /S /JavaScript /JS (x) >> >> endobj"
+    assert _pdf_active(script) == "JavaScript"
+    hidden = (b"%PDF-1.5\n5 0 obj << /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode >> stream\n"
+              + zlib.compress(b"1 0 << /JS (x) >>") + b"\nendstream endobj")
+    assert _pdf_active(hidden) == "JS"
+    broken = b"%PDF-1.5\n5 0 obj << /Type /ObjStm /N 1 >> stream\nnot deflate\nendstream endobj"
+    assert _pdf_active(broken) == "无法检查的对象流"
