@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from xietong.catalog import service as catalog
 from xietong.catalog.drafts import content_problems
 from xietong.catalog.models import BaseMatter, LocalMatter, MatterLineage, MatterVersion, ProcessDefinition
+from xietong.catalog.schemas import LineageEdgeOut, LineageOut
 from xietong.catalog.situations import situation_problems, trim_fields
 from xietong.errors import Conflict, FieldProblem, InvalidInput, NotFound
 
@@ -318,31 +319,9 @@ def join_lineage(session: Session, *, keys: Iterable[str], into: str) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-@dataclass(frozen=True)
-class LineageEdge:
-    operation: str
-    kind: str
-    predecessor_id: int
-    predecessor_code: str
-    successor_id: int
-    successor_code: str
-    reason: str
-    at: str
-    by_id: int | None
-
-
-@dataclass(frozen=True)
-class Lineage:
-    """A local matter's lineage group: its key, the matters sharing it, and the edges among them."""
-
-    local_matter_id: int
-    lineage_key: str
-    members: list[dict[str, Any]]
-    edges: list[LineageEdge]
-
-
-def lineage_of(session: Session, *, local_matter_id: int) -> Lineage:
-    """Every matter in this one's lineage group and every split and merge among them, oldest first."""
+def lineage_of(session: Session, *, local_matter_id: int) -> LineageOut:
+    """A local matter's lineage group: its key, every matter sharing it and every split and merge among them,
+    oldest first."""
     local = session.get(LocalMatter, local_matter_id)
     if local is None:
         raise NotFound(code="matter_not_found", detail="事项不存在")
@@ -354,7 +333,9 @@ def lineage_of(session: Session, *, local_matter_id: int) -> Lineage:
     rows = session.scalars(
         select(MatterLineage).where(MatterLineage.successor_id.in_(ids)).order_by(MatterLineage.at, MatterLineage.id)
     ).all()
-    edges = [LineageEdge(r.operation, r.kind, r.predecessor_id, r.predecessor_code, r.successor_id, r.successor_code,
-                         r.reason, r.at.isoformat(), r.by_id) for r in rows]
-    return Lineage(local_matter_id=local.id, lineage_key=local.lineage_key, members=[dict(m) for m in members],
-                   edges=edges)
+    edges = [LineageEdgeOut(operation=r.operation, kind=r.kind, predecessor_id=r.predecessor_id,
+                            predecessor_code=r.predecessor_code, successor_id=r.successor_id,
+                            successor_code=r.successor_code, reason=r.reason, at=r.at.isoformat(), by_id=r.by_id)
+             for r in rows]
+    return LineageOut(local_matter_id=local.id, lineage_key=local.lineage_key, members=[dict(m) for m in members],
+                      edges=edges)

@@ -7,8 +7,6 @@ their predecessors retired; otherwise they stay drafts and the predecessors reti
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
@@ -92,6 +90,4 @@ def lineage(local_matter_id: int, request: Request, principal: CurrentPrincipal)
         if local is None:
             raise NotFound(code="matter_not_found", detail="事项不存在")
         _require_admin(principal, region_id=local.region_id)
-        found = lineage_of(session, local_matter_id=local_matter_id)
-        return LineageOut(local_matter_id=found.local_matter_id, lineage_key=found.lineage_key,
-                          members=found.members, edges=[asdict(e) for e in found.edges])
+        return lineage_of(session, local_matter_id=local_matter_id)

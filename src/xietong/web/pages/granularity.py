@@ -5,7 +5,6 @@ preview of the plan before anything is written. The rules are in ``catalog.granu
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -43,7 +42,7 @@ def _context(request: Request, principal: Principal, matter_id: int) -> dict[str
             if draft is not None and draft.situations else "",
             "current_situations": version.situations if version else None,
             "local": plain(local), "base": plain(base), "level": LEVEL_NAMES.get(base.level, "事项"),
-            "members": found.members, "edges": [asdict(e) for e in found.edges],
+            "members": found.members, "edges": [e.model_dump() for e in found.edges],
             "materials": version.materials if version else [],
             "fields": [f["key"] for f in version.form_schema.get("fields", [])] if version else [],
             "may_split": may_administer(principal, "catalog", region_id=None),
