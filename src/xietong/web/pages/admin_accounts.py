@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from xietong.db.base import utcnow
@@ -24,6 +23,7 @@ from xietong.security.principal import Principal
 from xietong.web.deps import audit, reading, writing
 from xietong.web.pages.access import PagePrincipal
 from xietong.web.pages.admin_picker import regions_of, unit_choice, unit_choices
+from xietong.web.pages.forms import with_posted_form
 from xietong.web.pages.rendering import render
 
 router = APIRouter()
@@ -95,8 +95,7 @@ def account_detail(person_id: int, request: Request, principal: PagePrincipal,
 
 @router.post("/admin/accounts/{person_id}/roles", include_in_schema=False)
 async def grant_role(person_id: int, request: Request, principal: PagePrincipal) -> Response:
-    form = await request.form()
-    return await run_in_threadpool(_grant, request, principal, person_id, form)
+    return await with_posted_form(request, _grant, request, principal, person_id)
 
 
 def _grant_values(form: FormData) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from xietong.directory import service as directory
@@ -25,6 +24,7 @@ from xietong.web.pages.access import PagePrincipal
 from xietong.web.pages.admin import require_area
 from xietong.web.pages.admin_directory import require_person, require_unit
 from xietong.web.pages.admin_picker import post_options, regions_of, unit_choice, unit_choices
+from xietong.web.pages.forms import with_posted_form
 from xietong.web.pages.rendering import render
 
 router = APIRouter()
@@ -130,11 +130,7 @@ def edit_person(person_id: int, request: Request, principal: PagePrincipal, unit
 @router.post("/admin/directory/people", include_in_schema=False)
 @router.post("/admin/directory/people/{person_id}", include_in_schema=False)
 async def save_person(request: Request, principal: PagePrincipal, person_id: int | None = None) -> Response:
-    form = await request.form()
-    try:
-        return await run_in_threadpool(_save, request, principal, person_id, form)
-    finally:
-        await form.close()
+    return await with_posted_form(request, _save, request, principal, person_id)
 
 
 def _save(request: Request, principal: Principal, person_id: int | None, form: FormData) -> Response:

@@ -14,7 +14,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from xietong.directory import service as directory
@@ -28,6 +27,7 @@ from xietong.web.pages.access import PagePrincipal
 from xietong.web.pages.admin import require_area
 from xietong.web.pages.admin_directory import require_unit
 from xietong.web.pages.admin_picker import regions_of, unit_choice, unit_choices
+from xietong.web.pages.forms import with_posted_form
 from xietong.web.pages.rendering import render
 
 router = APIRouter()
@@ -98,8 +98,7 @@ def new_unit(request: Request, principal: PagePrincipal, parent: int | None = No
 
 @router.post("/admin/directory/units", include_in_schema=False)
 async def create_unit(request: Request, principal: PagePrincipal) -> Response:
-    form = await request.form()
-    return await run_in_threadpool(_create, request, principal, form)
+    return await with_posted_form(request, _create, request, principal)
 
 
 def _region_code(session: Session, region_id: int | None) -> str:
@@ -204,8 +203,7 @@ def edit_unit(unit_id: int, request: Request, principal: PagePrincipal, saved: s
 
 @router.post("/admin/directory/units/{unit_id}", include_in_schema=False)
 async def update_unit(unit_id: int, request: Request, principal: PagePrincipal) -> Response:
-    form = await request.form()
-    return await run_in_threadpool(_update, request, principal, unit_id, form)
+    return await with_posted_form(request, _update, request, principal, unit_id)
 
 
 def _update(request: Request, principal: Principal, unit_id: int, form: FormData) -> Response:

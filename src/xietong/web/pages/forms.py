@@ -4,8 +4,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from fastapi import Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from xietong.catalog.forms import FormSchema, parse_form_schema
@@ -88,3 +92,13 @@ def field_errors(error: DomainError, form_keys: frozenset[str] = frozenset()) ->
 DIALOG_INPUTS = frozenset({
     "reason", "opinion", "note", "comment", "content", "items", "target", "level", "result", "answer",
 })
+
+
+async def with_posted_form(request: Request, handle: Callable[..., Response], *args: Any) -> Response:
+    """``handle(*args, form)`` with the request's parsed form, in a worker thread (the services are synchronous
+    and must not hold the event loop); the uploads' temporary files are closed afterwards, whatever happened."""
+    form = await request.form()
+    try:
+        return await run_in_threadpool(handle, *args, form)
+    finally:
+        await form.close()

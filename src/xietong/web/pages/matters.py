@@ -13,7 +13,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from xietong.cases import attachments, drafts
@@ -34,7 +33,7 @@ from xietong.security.principal import Principal
 from xietong.web.deps import reading, settings_of, writing
 from xietong.web.pages import diagram, situations
 from xietong.web.pages.access import PagePrincipal, person_id
-from xietong.web.pages.forms import field_errors, posted_form, posted_materials, schema_of
+from xietong.web.pages.forms import field_errors, posted_form, posted_materials, schema_of, with_posted_form
 from xietong.web.pages.rendering import is_htmx, render
 from xietong.web.problems import STATUS_BY_KIND
 
@@ -215,11 +214,7 @@ def _uploads(request: Request, principal: Principal, materials: dict[str, list[i
 
 @router.post("/matters/{matter_id}/apply", include_in_schema=False)
 async def apply(matter_id: int, request: Request, principal: PagePrincipal) -> Response:
-    data = await request.form()
-    try:
-        return await run_in_threadpool(_apply, request, principal, matter_id, data)
-    finally:
-        await data.close()  # uploaded files' temporary files
+    return await with_posted_form(request, _apply, request, principal, matter_id)
 
 
 def _apply(request: Request, principal: Principal, matter_id: int, data: FormData) -> Response:
@@ -285,11 +280,7 @@ def _save_draft(request: Request, principal: Principal, matter: MatterDetail, va
 @router.post("/matters/{matter_id}/draft", include_in_schema=False)
 async def autosave(matter_id: int, request: Request, principal: PagePrincipal) -> Response:
     """The wizard saves itself (htmx, a moment after each change or upload): just the status line back."""
-    data = await request.form()
-    try:
-        return await run_in_threadpool(_autosave, request, principal, matter_id, data)
-    finally:
-        await data.close()
+    return await with_posted_form(request, _autosave, request, principal, matter_id)
 
 
 def _autosave(request: Request, principal: Principal, matter_id: int, data: FormData) -> Response:
@@ -326,11 +317,7 @@ def _channel(request: Request) -> str:
 
 @router.post("/matters/{matter_id}/uploads/{code}", include_in_schema=False)
 async def upload(matter_id: int, code: str, request: Request, principal: PagePrincipal) -> Response:
-    data = await request.form()
-    try:
-        return await run_in_threadpool(_upload, request, principal, matter_id, code, data)
-    finally:
-        await data.close()  # uploaded files' temporary files
+    return await with_posted_form(request, _upload, request, principal, matter_id, code)
 
 
 def _upload(request: Request, principal: Principal, matter_id: int, code: str, data: FormData) -> Response:

@@ -21,7 +21,7 @@ from xietong.integrations.oa import service
 from xietong.security.principal import Principal
 from xietong.web.deps import reading, settings_of, writing
 from xietong.web.pages.access import PagePrincipal
-from xietong.web.pages.forms import field_errors, posted_form, schema_of
+from xietong.web.pages.forms import field_errors, posted_form, schema_of, with_posted_form
 from xietong.web.pages.rendering import render
 from xietong.web.problems import STATUS_BY_KIND
 
@@ -78,8 +78,7 @@ def start_page(document_id: int, request: Request, principal: PagePrincipal, mat
 
 @router.post("/oa/{document_id}/start", include_in_schema=False)
 async def start(document_id: int, request: Request, principal: PagePrincipal, matter: int) -> Response:
-    data = await request.form()
-    return await run_in_threadpool(_start, request, principal, document_id, matter, data)
+    return await with_posted_form(request, _start, request, principal, document_id, matter)
 
 
 def _start(request: Request, principal: Principal, document_id: int, matter_id: int, data: FormData) -> Response:

@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from xietong.directory.models import Unit
@@ -22,6 +21,7 @@ from xietong.security.principal import Principal
 from xietong.web.api.shared_materials import record_upload
 from xietong.web.deps import reading, settings_of, writing
 from xietong.web.pages.access import PagePrincipal
+from xietong.web.pages.forms import with_posted_form
 from xietong.web.pages.rendering import render
 from xietong.web.problems import STATUS_BY_KIND
 
@@ -52,11 +52,7 @@ def _catalogue(request: Request, principal: Principal, unit_id: int | None, *, e
 
 @router.post("/account/materials", include_in_schema=False)
 async def upload(request: Request, principal: PagePrincipal) -> Response:
-    data = await request.form()
-    try:
-        return await run_in_threadpool(_upload, request, principal, data)
-    finally:
-        await data.close()
+    return await with_posted_form(request, _upload, request, principal)
 
 
 def _upload(request: Request, principal: Principal, data: FormData) -> Response:
@@ -91,11 +87,7 @@ def _detail(request: Request, principal: Principal, material_id: int, *, error: 
 
 @router.post("/account/materials/{shared_material_id}/versions", include_in_schema=False)
 async def new_version(shared_material_id: int, request: Request, principal: PagePrincipal) -> Response:
-    data = await request.form()
-    try:
-        return await run_in_threadpool(_new_version, request, principal, shared_material_id, data)
-    finally:
-        await data.close()
+    return await with_posted_form(request, _new_version, request, principal, shared_material_id)
 
 
 def _new_version(request: Request, principal: Principal, material_id: int, data: FormData) -> Response:
