@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (the imports below need sys.path set first)
 """Audit chain benchmark: what the global event chain adds to the change-log sequencer, and how fast the
 chains verify.
 
@@ -21,6 +22,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+# Run as a script, this file's folder comes first on sys.path, and bench/http.py would hide the standard ``http``.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.scratch import scratch_postgres

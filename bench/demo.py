@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (the imports below need sys.path set first)
 """Demo build benchmark: ``xietong demo``'s work — migrations, then the whole demo city — on a fresh database.
 
 Times the build on a new SQLite file and on a new PostgreSQL database (created and dropped here),
@@ -18,6 +19,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+# Run as a script, this file's folder comes first on sys.path, and bench/http.py would hide the standard ``http``.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.scratch import scratch_postgres

@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (the imports below need sys.path set first)
 """Engine benchmark: the reference joint-approval process through xietong's real service layer.
 
 Every instance creation and every task completion is its own transaction doing what an HTTP
@@ -36,6 +37,8 @@ from typing import Any
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.engine import make_url
 
+# Run as a script, this file's folder comes first on sys.path, and bench/http.py would hide the standard ``http``.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.factories import joint_approval_process, make_city, publish_matter

@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (the imports below need sys.path set first)
 """Webhook benchmark: deliveries per second to a local receiver, and the lag from commit to delivery.
 
 Throughput: N cases are filed (one ``case.submitted`` event each, so N independent (subscription, case)
@@ -26,6 +27,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
+# Run as a script, this file's folder comes first on sys.path, and bench/http.py would hide the standard ``http``.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.dataservice.receiver import Receiver

@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (the imports below need sys.path set first)
 """Page benchmark: how long the main pages take over the demo city (~37,000 cases), rendered in-process.
 
 Logs in as the demo's named people and times each page (workbench tabs with their counts, the matter hall,
@@ -20,6 +21,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+# Run as a script, this file's folder comes first on sys.path, and bench/http.py would hide the standard ``http``.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from xietong.config import Settings

@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (the imports below need sys.path set first)
 """E-seal and e-archive benchmark: SM2 signatures and verifications per second (gmssl, pure Python), sealing
 one result document (PDF + stamp + sign + embed), verifying a sealed file, and the 四性检测 of a package.
 
@@ -15,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+# Run as a script, this file's folder comes first on sys.path, and bench/http.py would hide the standard ``http``.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from xietong.documents.kinds import KINDS
