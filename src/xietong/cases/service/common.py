@@ -20,6 +20,7 @@ from xietong.cases.events import Actor, event_row
 from xietong.cases.models import Case, CaseGrant
 from xietong.cases.service.writes import Inserts, write_closing
 from xietong.catalog.models import MatterVersion, ProcessDefinition
+from xietong.clock.calendar import WorkCalendar
 from xietong.db import fastpath
 from xietong.directory.models import Unit
 from xietong.engine.assignment import DirectoryAssigner
@@ -29,7 +30,7 @@ from xietong.engine.store import EngineStore
 from xietong.errors import Conflict, Forbidden, NotFound
 from xietong.security.permissions import CaseFacts, can
 from xietong.security.principal import Principal
-from xietong.system.calendar import work_calendar
+from xietong.system.calendar import fingerprint_columns, fingerprint_of, work_calendar
 
 CASE = Case.__table__
 _compiled: dict[str, CompiledProcess] = {}
@@ -39,6 +40,7 @@ LOCK_COLUMNS = (
     MatterVersion.__table__.c.process_definition_id.label("pd_id"),
     ProcessDefinition.__table__.c.digest,
     Unit.__table__.c.path.label("handling_unit_path"),
+    *fingerprint_columns(),  # the working calendar's freshness, read here rather than in a round trip of its own
 )
 # The case columns an operation on a running case reads (permission facts, the engine's view, the
 # chain head): the hot path locks with these rather than the whole row.
@@ -165,12 +167,20 @@ class Operation:
     run: Run | None = None
     _conn: Connection | None = field(default=None, init=False, repr=False)
     _store: EngineStore | None = field(default=None, init=False, repr=False)
+    _calendar: WorkCalendar | None = field(default=None, init=False, repr=False)
 
     @property
     def conn(self) -> Connection:
         if self._conn is None:
             self._conn = self.session.connection()
         return self._conn
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        """The working calendar, checked for freshness with the fingerprint the lock statement read."""
+        if self._calendar is None:
+            self._calendar = work_calendar(self.conn, self.tz, fingerprint_of(self.row))
+        return self._calendar
 
     @property
     def store(self) -> EngineStore:
@@ -180,17 +190,13 @@ class Operation:
 
     def new_run(self) -> Run:
         row, conn = self.row, self.conn
-        tz = self.tz
-        calendar = None
 
         def due_for(now: datetime, limit_days: int | None) -> datetime | None:
-            nonlocal calendar
             if not limit_days:
                 return None
             from xietong.clock.due import due_at
 
-            calendar = calendar or work_calendar(conn, tz)
-            return due_at(now, limit_days, calendar)
+            return due_at(now, limit_days, self.calendar)
 
         process = process_of(conn, row)
         view = CaseView(

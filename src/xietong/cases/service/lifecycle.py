@@ -17,7 +17,7 @@ from xietong.engine.models import Task
 from xietong.engine.transitions import start_process
 from xietong.errors import Conflict, InvalidInput
 from xietong.security.principal import Principal
-from xietong.system.calendar import work_calendar
+from xietong.system.calendar import fingerprint_of, work_calendar
 from xietong.worker.models import Timer
 
 TIMER = Timer.__table__
@@ -40,7 +40,7 @@ def accept_case(
     require(session, principal, "accept", row)
     target = require_status("accept", row)
     op = Operation(session, row, _actor(principal), now, tz)
-    calendar = work_calendar(op.conn, tz)
+    calendar = op.calendar
     immediate = row["kind"] == "immediate"
     due = due_at(now, row["promised_limit_days"], calendar, immediate=immediate)
     run = op.new_run()
@@ -127,7 +127,7 @@ def conclude_case(
     assert target is not None
     used = None
     if row["accepted_at"] is not None:
-        calendar = work_calendar(session.connection(), tz)
+        calendar = work_calendar(session.connection(), tz, fingerprint_of(row))
         used = working_days_used(row["accepted_at"], max(now, row["accepted_at"]), calendar, row["paused_days"])
     Operation(session, row, _actor(principal), now, tz).finish(
         "case.concluded",

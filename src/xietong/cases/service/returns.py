@@ -36,6 +36,7 @@ from xietong.engine.models import Task
 from xietong.engine.state import TaskRow
 from xietong.errors import Conflict, InvalidInput
 from xietong.security.principal import Principal
+from xietong.system.calendar import fingerprint_of, work_calendar
 
 TASK = Task.__table__
 REQUEST = SupplementRequest.__table__
@@ -63,7 +64,8 @@ _END_TASK = (
 def end_task(session: Session, row: Any, *, state: str, outcome: str | None, by: int | None, opinion: str,
              now: datetime, tz: str) -> dict[str, Any]:
     """Close the locked open task as ``state`` (returned, transferred) — 409 for the loser of a race; the delta."""
-    days = step_working_days(session.connection(), row["task_created_at"], now, tz)
+    calendar = work_calendar(session.connection(), tz, fingerprint_of(row))
+    days = step_working_days(calendar, row["task_created_at"], now)
     params = {"b_id": row["task_id"], "b_state": state, "b_outcome": outcome, "b_opinion": opinion or None,
               "b_by": by, "b_now": now, "b_days": days}
     if fastpath.execute(session.connection(), _END_TASK, params).rowcount != 1:

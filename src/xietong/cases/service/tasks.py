@@ -24,6 +24,7 @@ from xietong.cases.service.common import (
     require,
     require_status,
 )
+from xietong.clock.calendar import WorkCalendar
 from xietong.clock.due import working_days_used
 from xietong.db import fastpath
 from xietong.db.base import utcnow
@@ -33,7 +34,6 @@ from xietong.engine.transitions import complete_task as engine_complete
 from xietong.errors import Conflict, Forbidden, InvalidInput, NotFound
 from xietong.security.permissions import TaskFacts
 from xietong.security.principal import Principal
-from xietong.system.calendar import work_calendar
 
 TASK = Task.__table__
 SCOPE = Scope.__table__
@@ -110,7 +110,7 @@ def complete_task(
     target = require_status("complete_task", row)
     actor = Actor(principal.kind, principal.id, row["task_acting_for_id"])
     op = Operation(session, row, actor, now, tz)
-    days = step_working_days(op.conn, row["task_created_at"], now, tz)
+    days = step_working_days(op.calendar, row["task_created_at"], now)
     # Only a person goes into task.completed_by_id; a client's or the system's decision names them in the event.
     by = principal.id if principal.kind == "person" else None
     decision = {"by": by, "approved": approved, "opinion": opinion or None, "now": now, "days": days}
@@ -144,9 +144,9 @@ def complete_task(
     return [t.id for t in run.new_tasks if t.id is not None]
 
 
-def step_working_days(conn: Any, opened_at: datetime, now: datetime, tz: str) -> int:
+def step_working_days(calendar: WorkCalendar, opened_at: datetime, now: datetime) -> int:
     """Working days a step took: after the day it opened through the day it closed (the clock's counting)."""
-    return working_days_used(opened_at, max(now, opened_at), work_calendar(conn, tz))
+    return working_days_used(opened_at, max(now, opened_at), calendar)
 
 
 def _task_row(row: Mapping[str, Any]) -> TaskRow:
