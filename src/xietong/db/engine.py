@@ -12,17 +12,21 @@ request path: a committing request checkpoints only once the WAL passes ``WAL_AU
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 
 from xietong.config import Settings
 
 READONLY_OPTION = "xietong_readonly"
 # SQLite's default is 1,000 pages (4 MB): a checkpoint, with its fsync, every hundred or so requests.
 WAL_AUTOCHECKPOINT_PAGES = 10_000
+# A pooled PostgreSQL connection idle longer than this is pinged before use (``_ping_when_idle``).
+PING_AFTER_IDLE_SECONDS = 10.0
 
 
 def create_db_engine(settings: Settings, **overrides: Any) -> Engine:
@@ -30,14 +34,42 @@ def create_db_engine(settings: Settings, **overrides: Any) -> Engine:
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
         return _sqlite_engine(url, settings.sqlite_busy_timeout_ms, **overrides)
-    # pool_pre_ping replaces connections the database dropped (a restart, a cut network) on checkout; the
-    # connect timeout keeps a request from hanging on an unreachable host — it answers 503 instead.
+    # The connect timeout keeps a request from hanging on an unreachable host — it answers 503 instead.
     options: dict[str, Any] = {
-        "pool_size": settings.pool_size, "max_overflow": 10, "pool_pre_ping": True,
+        "pool_size": settings.pool_size, "max_overflow": 10,
         "connect_args": {"connect_timeout": settings.database_connect_timeout_seconds},
     }
     options.update(overrides)
-    return create_engine(url, **options)
+    engine = create_engine(url, **options)
+    if not options.get("pool_pre_ping"):
+        _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection on checkout only when it sat idle for ``PING_AFTER_IDLE_SECONDS``.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: a round trip per transaction (a tenth of an
+    operation's round trips here). A connection in steady use has just proved itself; one that sat idle is
+    where a database restart or a cut network hides. One that broke while in use fails its statement, and
+    SQLAlchemy then invalidates the whole pool, so one request answers 503 and the next one reconnects.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+            return  # new (it just connected) or recently used
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(";")
+            dbapi_connection.rollback()  # psycopg began a transaction for the ping: end it before handing out
+        except Exception as exc:  # any failure of the ping: the pool retries with a fresh connection
+            raise DisconnectionError(str(exc)) from exc
 
 
 def readonly(engine: Engine) -> Engine:
