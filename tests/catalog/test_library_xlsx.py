@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 import xietong.cli.matters_xlsx  # noqa: F401  (registers ``matters import`` / ``export``)
 from tests.cli.conftest import CliDb, cli_db, cli_template  # noqa: F401  (the CLI test's fixtures)
 from tests.factories import City, joint_approval_process, make_city, publish_matter
-from xietong.catalog import library_xlsx
+from xietong.catalog import library_xlsx, linear_process
 from xietong.catalog import service as catalog
 from xietong.catalog.library_xlsx import COLUMNS, import_matters
 from xietong.catalog.models import BaseMatter, LocalMatter, MatterVersion, ProcessDefinition
@@ -106,9 +106,10 @@ def test_import_creates_base_local_and_published_version(session: Session) -> No
         ("PLAN", "方案", False),
     ]
     body = body_of(session, version)
-    assert library_xlsx.user_tasks(body) == [("受理", "clerk"), ("审核", "section_chief"), ("审批", "leader_in_charge")]
+    steps = [("受理", "clerk"), ("审核", "section_chief"), ("审批", "leader_in_charge")]
+    assert linear_process.user_tasks(body) == steps
     assert body["extensions"]["facts"] == {"fee_yuan": 12.5, "trips": 1}
-    assert library_xlsx.version_facts(body) == (Decimal("12.5"), 1)
+    assert linear_process.version_facts(body) == (Decimal("12.5"), 1)
 
 
 def test_reimport_publishes_only_what_changed(session: Session) -> None:
@@ -182,7 +183,7 @@ def test_complex_process_is_kept_and_its_steps_cannot_be_edited(session: Session
     assert import_matters(session, data=workbook(line)).versions == 1
     body = body_of(session, published(session, local))
     assert body["nodes"] == joint_approval_process()["nodes"]
-    assert library_xlsx.version_facts(body) == (Decimal(30), 0)
+    assert linear_process.version_facts(body) == (Decimal(30), 0)
 
     line[header.index("环节")] = "受理审查；审批"
     with pytest.raises(InvalidInput) as caught:

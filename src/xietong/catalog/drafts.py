@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from xietong.catalog.bpmn_io import MAX_BPMN_BYTES
 from xietong.catalog.forms import FormSchemaError, check_file_fields, parse_form_schema, parse_materials
-from xietong.catalog.library_xlsx import with_facts
+from xietong.catalog.linear_process import with_facts
 from xietong.catalog.models import BaseMatter, DraftProcess, LocalMatter, MatterVersion, ProcessDefinition
 from xietong.catalog.reductions import (
     FIVE_REDUCTIONS,

@@ -13,7 +13,6 @@ them is not zero.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -25,8 +24,17 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xietong.catalog import reductions
 from xietong.catalog.forms import FormSchemaError, check_file_fields, parse_form_schema, parse_materials
+from xietong.catalog.linear_process import (
+    Step,
+    default_post,
+    linear_process,
+    linear_steps,
+    number,
+    user_tasks,
+    version_facts,
+    with_facts,
+)
 from xietong.catalog.models import BaseMatter, LocalMatter, MatterVersion, ProcessDefinition
 from xietong.catalog.service import create_base_matter, create_local_matter, draft_version, publish_version
 from xietong.directory.models import Post, Region, Unit
@@ -54,18 +62,6 @@ OPTIONAL_COLUMNS = {"unit_code", "uscc", "process_kind"}  # one of 实施主体�
 KINDS = {"即办": "immediate", "即办件": "immediate", "承诺": "promised", "承诺件": "promised"}
 KIND_TEXT = {"immediate": "即办", "promised": "承诺"}
 LINEAR, COMPLEX = "线性流程", "复杂流程"
-# Keyword → post of the handling unit, first match wins; a step matching none goes to the section chief.
-DEFAULT_POSTS = (
-    ("受理", "clerk"),
-    ("审批", "leader_in_charge"),
-    ("决定", "leader_in_charge"),
-    ("签发", "leader_in_charge"),
-    ("审核", "section_chief"),
-    ("审查", "section_chief"),
-    ("办结", "clerk"),
-    ("送达", "clerk"),
-)
-FALLBACK_POST = "section_chief"
 DEFAULT_FORMATS = ["pdf", "ofd", "jpg", "png"]
 DEFAULT_FORM: dict[str, Any] = {
     "schema": "xietong.form/1",
@@ -81,7 +77,6 @@ _SEPARATORS = re.compile(r"[;；\n]")
 _COLON = re.compile(r"[:：]")
 
 Progress = Callable[[int, int], None]
-Step = tuple[str, str]  # (name, post code)
 
 
 @dataclass(frozen=True)
@@ -156,60 +151,9 @@ def export_matters(session: Session) -> bytes:
             base_code, name, KIND_TEXT.get(version.kind, version.kind), version.legal_limit_days,
             version.promised_limit_days, region_code, unit_code, uscc, _materials_text(version.materials),
             _steps_text(steps if steps is not None else user_tasks(definition.body)),
-            LINEAR if steps is not None else COMPLEX, _number(fee), trips,
+            LINEAR if steps is not None else COMPLEX, number(fee), trips,
         ])  # fmt: skip
     return _workbook("事项库", COLUMNS.values(), rows)
-
-
-def version_facts(process: Mapping[str, Any]) -> tuple[Decimal, int]:
-    """A version's fee in yuan and required trips (0 when absent); the one reading lives in ``reductions``."""
-    facts = reductions.version_facts(process)
-    return facts.fee_yuan, facts.trips
-
-
-def user_tasks(process: Mapping[str, Any]) -> list[Step]:
-    """Every user task as (name, post), in definition order (post is "" when not a handling-unit post)."""
-    steps = []
-    for node in process.get("nodes", []):
-        if node.get("type") == "user_task":
-            assign = node.get("assign") or {}
-            own = assign.get("rule") == "post" and assign.get("unit") == {"ref": "handling_unit"}
-            steps.append((node.get("name") or node["id"], assign.get("post", "") if own else ""))
-    return steps
-
-
-def linear_steps(process: Mapping[str, Any]) -> list[Step] | None:
-    """The steps when the process is exactly what the import builds from them, else None (a 复杂流程)."""
-    steps = user_tasks(process)
-    if not steps or any(not post for _, post in steps):
-        return None
-    fee, trips = version_facts(process)
-    return steps if linear_process(steps, fee=fee, trips=trips) == process else None
-
-
-def linear_process(steps: Iterable[Step], *, fee: Decimal, trips: int) -> dict[str, Any]:
-    """start → one user task per step, each a shared task of its post in the handling unit → end."""
-    nodes: list[dict[str, Any]] = [{"id": "start", "type": "start"}]
-    for index, (name, post) in enumerate(steps, start=1):
-        assign = {"rule": "post", "unit": {"ref": "handling_unit"}, "post": post}
-        nodes.append({"id": f"s{index}", "type": "user_task", "name": name, "assign": assign})
-    nodes.append({"id": "end", "type": "end"})
-    flows = [{"id": f"f{i}", "from": a["id"], "to": b["id"]} for i, (a, b) in enumerate(itertools.pairwise(nodes), 1)]
-    return with_facts({"schema": "xietong.process/1", "nodes": nodes, "flows": flows}, fee=fee, trips=trips)
-
-
-def with_facts(process: Mapping[str, Any], *, fee: Decimal, trips: int) -> dict[str, Any]:
-    """The process body carrying this fee and trip count (the key is left out when both are zero)."""
-    extensions = {key: value for key, value in (process.get("extensions") or {}).items() if key != reductions.FACTS_KEY}
-    if fee or trips:
-        extensions[reductions.FACTS_KEY] = {"fee_yuan": _number(fee), "trips": trips}
-    body = {key: value for key, value in process.items() if key != "extensions"}
-    return {**body, "extensions": extensions} if extensions else body
-
-
-def default_post(step_name: str) -> str:
-    """The post a step named like this is assigned to when the sheet names none (see DEFAULT_POSTS)."""
-    return next((post for keyword, post in DEFAULT_POSTS if keyword in step_name), FALLBACK_POST)
 
 
 def _materials_text(materials: list[Any]) -> str:
@@ -218,10 +162,6 @@ def _materials_text(materials: list[Any]) -> str:
 
 def _steps_text(steps: list[Step]) -> str:
     return "；".join(name if not post or post == default_post(name) else f"{name}@{post}" for name, post in steps)
-
-
-def _number(value: Decimal) -> int | float:
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 # --- import ------------------------------------------------------------------------------------------------
