@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xietong.db.base import Base, BigId, utcnow
@@ -28,3 +28,14 @@ class ArchivePackage(Base):
     built_at: Mapped[datetime] = mapped_column(default=utcnow)
     transferred_at: Mapped[datetime | None]
     receipt: Mapped[dict[str, Any] | None]
+
+
+class ArchiveWaiting(Base):
+    """An archived case whose result document the provincial e-seal service has not sealed yet. The follower
+    moves on past it (one case must not hold up every later one) and packs it on a later tick once sealed."""
+
+    __tablename__ = "archive_waiting"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger)  # the case.archived event's change-log position
+    since: Mapped[datetime] = mapped_column(default=utcnow)

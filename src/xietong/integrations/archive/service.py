@@ -3,8 +3,10 @@
 On ``case.archived`` the follower builds the case's package, runs the 四性检测, keeps package and report
 (``archive_package``) and queues its transfer to the archive system (channel ``archive``; without
 ``XIETONG_ARCHIVE_URL`` the message waits and the health report says unconfigured). It waits — stops its
-cursor before the event — while the case's documents are not yet issued or its result document not yet
-sealed, so a package never lacks its sealed result. The archive system's receipt is kept on the package and
+cursor before the event — while the documents or seal followers have not reached the event yet, so a package
+never lacks its issued documents or sealed result. A case whose result document the provincial e-seal service
+still holds is set aside (``archive_waiting``) and packed on a later tick once sealed: one seal that never
+comes back must not hold up the archiving of every later case. The archive system's receipt is kept on the package and
 recorded on the case's chain (``case.archive_transferred``).
 """
 
@@ -15,7 +17,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xietong.cases.events import SYSTEM
@@ -28,7 +30,7 @@ from xietong.db.base import utcnow
 from xietong.documents.issue import CURSOR as DOCUMENTS_CURSOR
 from xietong.errors import NotFound
 from xietong.integrations.archive.check import four_checks
-from xietong.integrations.archive.models import ArchivePackage
+from xietong.integrations.archive.models import ArchivePackage, ArchiveWaiting
 from xietong.integrations.archive.package import REPORT, build, zip_package
 from xietong.integrations.outbound import enqueue
 from xietong.integrations.seal.models import SealedResult
@@ -43,32 +45,57 @@ CHANNEL = "archive"
 BATCH = 200
 
 
-def _ready(session: Session, case_id: int, position: int) -> bool:
-    """The case's documents are issued and its result document sealed (or being sealed nowhere)."""
-    if min(position_of(session, DOCUMENTS_CURSOR), position_of(session, SEAL_CURSOR)) < position:
-        return False
+def _followers_reached(session: Session, position: int) -> bool:
+    """The documents and seal followers have handled the change log up to ``position``."""
+    return min(position_of(session, DOCUMENTS_CURSOR), position_of(session, SEAL_CURSOR)) >= position
+
+
+def _seal_pending(session: Session, case_id: int) -> bool:
+    """The case's result document is with the provincial e-seal service and not back yet."""
     return session.scalar(select(SealedResult.id).where(SealedResult.case_id == case_id,
-                                                        SealedResult.state == "pending")) is None
+                                                        SealedResult.state == "pending").limit(1)) is not None
 
 
 def archive_cases(session: Session, *, settings: Settings | None = None, batch: int = BATCH) -> int:
-    """Follow the change log: pack, check and queue every archived case; returns how many packages it built."""
+    """Follow the change log: pack, check and queue every archived case; returns how many packages it built.
+
+    Cases set aside for their seal are tried first, then the change log from the cursor on."""
     settings = settings or Settings()
-    cursor = lock_cursor(session, CURSOR)
+    cursor = lock_cursor(session, CURSOR)  # also keeps two workers from both packing a waiting case
+    built = 0
+    for waiting in session.scalars(select(ArchiveWaiting).order_by(ArchiveWaiting.position).limit(batch)).all():
+        if not _seal_pending(session, waiting.case_id):
+            built += _pack_once(session, waiting.case_id, settings)
+            session.delete(waiting)
     events = session.execute(
         select(Event.case_id, Event.type, Event.position)
         .where(Event.position > cursor.position).order_by(Event.position).limit(batch)
     ).all()
-    built = 0
     for event in events:
         if event.type == "case.archived":
-            if not _ready(session, event.case_id, event.position):
+            if not _followers_reached(session, event.position):
                 break
-            if session.scalar(select(ArchivePackage.id).where(ArchivePackage.case_id == event.case_id)) is None:
-                pack_case(session, event.case_id, settings=settings)
-                built += 1
+            if _seal_pending(session, event.case_id):
+                if session.get(ArchiveWaiting, event.case_id) is None:
+                    session.add(ArchiveWaiting(case_id=event.case_id, position=event.position))
+            else:
+                built += _pack_once(session, event.case_id, settings)
         cursor.position = event.position
+    session.flush()
     return built
+
+
+def _pack_once(session: Session, case_id: int, settings: Settings) -> int:
+    if session.scalar(select(ArchivePackage.id).where(ArchivePackage.case_id == case_id)) is not None:
+        return 0
+    pack_case(session, case_id, settings=settings)
+    return 1
+
+
+def waiting_for_seal(session: Session) -> tuple[int, datetime | None]:
+    """How many archived cases wait for their provincial seal, and since when the oldest has."""
+    row = session.execute(select(func.count(), func.min(ArchiveWaiting.since))).one()
+    return int(row[0]), row[1]
 
 
 def pack_case(session: Session, case_id: int, *, settings: Settings, now: datetime | None = None) -> ArchivePackage:

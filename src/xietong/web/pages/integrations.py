@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from xietong.db.base import utcnow
 from xietong.integrations import health
+from xietong.integrations.archive import service as archiving
 from xietong.web.deps import audit, reading, settings_of, writing
 from xietong.web.pages.access import PagePrincipal
 from xietong.web.pages.rendering import render
@@ -23,8 +24,10 @@ def integrations_page(request: Request, principal: PagePrincipal) -> Response:
         report = health.channel_health(session, principal=principal, settings=settings_of(request))
         dead = health.dead_messages(session, principal=principal, limit=100)
         labels = {h.channel: h.label for h in report}
+        waiting, waiting_since = archiving.waiting_for_seal(session)
         return render(request, "integrations/health.html", {"report": report, "dead": dead, "status": STATUS,
-                                                            "labels": labels})
+                                                            "labels": labels, "archive_waiting": waiting,
+                                                            "archive_waiting_since": waiting_since})
 
 
 @router.post("/admin/integrations/messages/{message_id}/{action}", include_in_schema=False)
