@@ -235,3 +235,38 @@ def test_merge_keeps_step_references_in_conditions(session: Session) -> None:
     assert conditions == ["steps.m1_review.approved"]
     into_second = sorted(f["id"] for f in plan.process["flows"] if f["to"] == "m2_approve")
     assert into_second == ["m1_f4", "m1_f5"]
+
+
+def test_a_parallel_merge_runs_the_originals_side_by_side_and_takes_the_longest_limit(session: Session) -> None:
+    city = make_city(session)
+    gated = {"schema": "xietong.process/1", "nodes": [
+        {"id": "start", "type": "start"}, {"id": "review", "type": "user_task", "assign": HANDLING},
+        {"id": "gw", "type": "exclusive"}, {"id": "sign", "type": "user_task", "assign": HANDLING},
+        {"id": "end", "type": "end"}],
+        "flows": [{"id": "f1", "from": "start", "to": "review"}, {"id": "f2", "from": "review", "to": "gw"},
+                  {"id": "f3", "from": "gw", "to": "sign", "condition": "steps.review.approved"},
+                  {"id": "f4", "from": "gw", "to": "end", "default": True},
+                  {"id": "f5", "from": "sign", "to": "end"}]}
+    a = publish_matter(session, city, gated, limit=5)
+    b = publish_matter(session, city, linear_process(("approve", HANDLING)), handling="finance", limit=8)
+    sequential = plan_merge(session, local_matter_ids=[a.id, b.id], code="YJS-0003", name="联办")
+    assert sequential.layout == "sequential" and sequential.promised_limit_days == 13
+    plan = plan_merge(session, local_matter_ids=[a.id, b.id], code="YJS-0003", name="联办", layout="parallel")
+    assert plan.layout == "parallel" and plan.promised_limit_days == 8  # side by side: the longest counts
+    flows = plan.process["flows"]
+    assert sorted(f["to"] for f in flows if f["from"] == "split") == ["m1_review", "m2_approve"]
+    assert sorted(f["id"] for f in flows if f["to"] == "join") == ["m1_f4", "m1_f5", "m2_f1"]
+    with pytest.raises(InvalidInput) as caught:
+        plan_merge(session, local_matter_ids=[a.id, b.id], code="YJS-0003", name="联办",
+                   layout="diagonal")  # type: ignore[arg-type]
+    assert [p.code for p in caught.value.errors] == ["bad_layout"]
+
+    result = merge_matters(session, local_matter_ids=[a.id, b.id], code="YJS-0003", name="联办", reason="并联审批",
+                           by_id=None, layout="parallel", publish=True)
+    joint = session.get(LocalMatter, result.local_id)
+    assert joint is not None
+    case_id = submit(session, city, joint)
+    assert sorted(t.node_id for t in tasks(session, case_id)) == ["m1_review", "m2_approve"]  # both at once
+    finish(session, city, joint, case_id)
+    case = session.get(Case, case_id)
+    assert case is not None and case.process_state == "finished" and case.status == "concluded"

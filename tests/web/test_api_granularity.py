@@ -82,6 +82,10 @@ def test_merge_over_http_and_figures_follow_the_lineage(api: Api) -> None:
     assert plan.json()["plan"]["steps"] == ["m1_review", "m2_review"]
     assert plan.json()["plan"]["merged_materials"][0]["code"] == "M01"
     assert reform.post("/api/v1/matters/merge", json={**body, "local_matter_ids": [a]}).status_code == 422
+    side_by_side = reform.post("/api/v1/matters/merge", json={**body, "dry_run": True, "layout": "parallel"})
+    assert side_by_side.status_code == 200, side_by_side.text
+    assert side_by_side.json()["plan"]["layout"] == "parallel"
+    assert reform.post("/api/v1/matters/merge", json={**body, "dry_run": True, "layout": "x"}).status_code == 422
 
     done = reform.post("/api/v1/matters/merge", json={**body, "publish": True})
     assert done.status_code == 201, done.text

@@ -4,8 +4,10 @@ The joint matter is a new base matter with one implementation, handled by the le
 region. Its current version is built from the originals' published versions: the form's fields in order
 (a key already taken is the same field and kept once), the materials de-duplicated by code, then by name
 (a file field of a merged material points at the one kept), and a process that runs the originals' processes
-one after another, each step still assigned to the unit that handled it (``handling_unit`` becomes that
-unit by code). Limits add up. Lineage: every original → the joint matter, all under one lineage key.
+— one after another (``sequential``: limits add up), or side by side between a parallel split and its join
+(``parallel``, for originals that do not depend on each other: the longest limit counts) — each step still
+assigned to the unit that handled it (``handling_unit`` becomes that unit by code). Lineage: every original →
+the joint matter, all under one lineage key.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,6 +31,8 @@ from xietong.engine.errors import ProcessDefinitionError
 from xietong.errors import Conflict, FieldProblem, InvalidInput, NotFound
 
 MAX_MERGED = 10
+Layout = Literal["sequential", "parallel"]
+LAYOUTS: dict[str, str] = {"sequential": "依次办理", "parallel": "并联办理"}
 _STEPS_DOT = re.compile(r"\bsteps\.([A-Za-z_][A-Za-z0-9_]*)")
 _STEPS_INDEX = re.compile(r"""\bsteps\[(["'])([A-Za-z_][A-Za-z0-9_\-]*)\1\]""")
 
@@ -60,11 +64,13 @@ class MergePlan:
     shared_fields: list[str]
     process: dict[str, Any]
     local_code: str = ""
+    layout: Layout = "sequential"
 
     def described(self) -> dict[str, Any]:
         return {
             "code": self.code, "name": self.name, "local_code": self.local_code, "region_id": self.region_id,
-            "handling_unit_id": self.handling_unit_id, "kind": self.kind, "legal_limit_days": self.legal_limit_days,
+            "handling_unit_id": self.handling_unit_id, "layout": self.layout, "kind": self.kind,
+            "legal_limit_days": self.legal_limit_days,
             "promised_limit_days": self.promised_limit_days,
             "originals": [{"id": i, "code": c} for i, c in self.originals],
             "materials": [{"code": m["code"], "name": m["name"], "required": m.get("required", False)}
@@ -87,7 +93,8 @@ class MergeResult:
 
 
 def plan_merge(
-    session: Session, *, local_matter_ids: Sequence[int], code: str, name: str, lead_id: int | None = None
+    session: Session, *, local_matter_ids: Sequence[int], code: str, name: str, lead_id: int | None = None,
+    layout: Layout = "sequential",
 ) -> MergePlan:
     """The joint matter a merge would create (dry run), with every problem at once."""
     ids = list(dict.fromkeys(local_matter_ids))
@@ -115,6 +122,9 @@ def plan_merge(
         problems.append(FieldProblem("name", "一件事名称不能为空，至多 200 字", "bad_name"))
     if session.scalar(select(BaseMatter.id).where(BaseMatter.code == code)) is not None:
         problems.append(FieldProblem("code", f"基本目录编码已存在：{code}", "duplicate_code"))
+    if layout not in LAYOUTS:
+        problems.append(FieldProblem("layout", "办理方式只能是依次办理（sequential）或并联办理（parallel）",
+                                     "bad_layout"))
     if lead_id is not None and lead_id not in ids:
         problems.append(FieldProblem("lead_id", "牵头事项须是被合并的事项之一", "bad_lead"))
     if problems:
@@ -123,14 +133,16 @@ def plan_merge(
     materials, merged, renamed = _merge_materials([(local.code, version.materials) for local, version, _ in originals])
     fields, shared = _merge_fields([v.form_schema.get("fields", []) for _, v, _ in originals], renamed)
     form = {"schema": "xietong.form/1", "fields": fields}
-    process = _sequence(session, name.strip(), [(local, body) for local, _, body in originals])
+    process = _joint_process(session, name.strip(), [(local, body) for local, _, body in originals], layout)
     promised = any(v.kind == "promised" for _, v, _ in originals)
+    total = max if layout == "parallel" else sum  # side by side, the longest original sets the limit
     plan = MergePlan(
         code=code, name=name.strip(), region_id=lead.region_id, handling_unit_id=lead.handling_unit_id,
         originals=[(local.id, local.code) for local, _, _ in originals], kind="promised" if promised else "immediate",
-        legal_limit_days=sum(v.legal_limit_days for _, v, _ in originals),
-        promised_limit_days=sum(v.promised_limit_days for _, v, _ in originals),
+        legal_limit_days=total(v.legal_limit_days for _, v, _ in originals),
+        promised_limit_days=total(v.promised_limit_days for _, v, _ in originals),
         form_schema=form, materials=materials, merged_materials=merged, shared_fields=shared, process=process,
+        layout=layout,
     )
     problems = [FieldProblem(p.field, f"合并后的表单或材料：{p.message}", p.code)
                 for p in content_problems(form, materials)]
@@ -202,50 +214,79 @@ def _merge_fields(
     return fields, shared
 
 
-def _sequence(session: Session, name: str, originals: list[tuple[LocalMatter, dict[str, Any]]]) -> dict[str, Any]:
-    """One process: start → the first original's steps → the next's → … → end, node ids prefixed ``m{n}_``."""
+def _joint_process(session: Session, name: str, originals: list[tuple[LocalMatter, dict[str, Any]]],
+                   layout: Layout) -> dict[str, Any]:
+    """One process of the originals' steps, node ids prefixed ``m{n}_``: ``sequential`` start → the first
+    original's steps → the next's → … → end; ``parallel`` start → split → each original's steps → join → end."""
     nodes: list[dict[str, Any]] = [{"id": "start", "type": "start", "x": 40, "y": 120}]
     flows: list[dict[str, Any]] = []
-    pending: list[dict[str, Any]] = []  # flows waiting for the next segment's entry
-    first = {"id": "f_start", "from": "start", "to": ""}
-    pending.append(first)
+    parallel = layout == "parallel"
+    if parallel:
+        nodes.append({"id": "split", "type": "parallel", "name": "并联办理", "x": 120, "y": 120})
+        flows.append({"id": "f_start", "from": "start", "to": "split"})
+    pending: list[dict[str, Any]] = [] if parallel else [{"id": "f_start", "from": "start", "to": ""}]
+    branches: list[dict[str, Any]] = []  # parallel: every original's flows that ended, now into the join
     for n, (local, body) in enumerate(originals, start=1):
-        unit_code = session.scalar(select(Unit.code).where(Unit.id == local.handling_unit_id))
-        if unit_code is None:
-            raise Conflict(code="unit_not_found", detail=f"事项 {local.code} 的办理单位不存在")
-        prefix = f"m{n}_"
-        ends = {node["id"] for node in body["nodes"] if node["type"] == "end"}
-        starts = {node["id"] for node in body["nodes"] if node["type"] == "start"}
-        entry = next(f["to"] for f in body["flows"] if f["from"] in starts)
-        if entry in ends:
+        segment = _segment(session, local, body, f"m{n}_", n)
+        if segment is None:
             continue  # an original without steps adds nothing
-        for node in body["nodes"]:
-            if node["id"] in ends or node["id"] in starts:
-                continue
-            copy = _pinned({**node, "id": prefix + node["id"]}, unit_code)
-            if "y" in copy and copy["y"] is not None:
-                copy["y"] = copy["y"] + 240 * (n - 1)
-            nodes.append(copy)
-        for flow in pending:
-            flow["to"] = prefix + entry
-        flows.extend(pending)
-        pending = []
-        for flow in body["flows"]:
-            if flow["from"] in starts:
-                continue
-            copy = {**flow, "id": prefix + flow["id"], "from": prefix + flow["from"]}
-            if flow.get("condition"):
-                copy["condition"] = _renamed_steps(flow["condition"], prefix)
-            if flow["to"] in ends:
-                pending.append(copy)
-            else:
-                copy["to"] = prefix + flow["to"]
-                flows.append(copy)
+        entry, seg_nodes, seg_flows, ends = segment
+        nodes += seg_nodes
+        if parallel:
+            flows.append({"id": f"f_split_m{n}", "from": "split", "to": entry})
+            branches += ends
+        else:
+            for flow in pending:
+                flow["to"] = entry
+            flows.extend(pending)
+            pending = ends
+        flows += seg_flows
+    if parallel:
+        nodes.append({"id": "join", "type": "parallel", "name": "并联汇合", "x": 820, "y": 120})
+        for flow in branches:
+            flow["to"] = "join"
+        flows += branches
+        pending = [{"id": "f_join", "from": "join", "to": ""}]
     nodes.append({"id": "end", "type": "end", "x": 900, "y": 120})
     for flow in pending:
         flow["to"] = "end"
     flows.extend(pending)
     return {"schema": "xietong.process/1", "name": name, "nodes": nodes, "flows": flows, "extensions": {}}
+
+
+def _segment(session: Session, local: LocalMatter, body: dict[str, Any], prefix: str, n: int
+             ) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]] | None:
+    """One original's steps renamed with ``prefix`` and pinned to its handling unit: (entry node id, nodes,
+    inner flows, the flows that reached its end — their ``to`` is the caller's to fill); None without steps."""
+    unit_code = session.scalar(select(Unit.code).where(Unit.id == local.handling_unit_id))
+    if unit_code is None:
+        raise Conflict(code="unit_not_found", detail=f"事项 {local.code} 的办理单位不存在")
+    ends = {node["id"] for node in body["nodes"] if node["type"] == "end"}
+    starts = {node["id"] for node in body["nodes"] if node["type"] == "start"}
+    entry = next(f["to"] for f in body["flows"] if f["from"] in starts)
+    if entry in ends:
+        return None
+    nodes = []
+    for node in body["nodes"]:
+        if node["id"] in ends or node["id"] in starts:
+            continue
+        copy = _pinned({**node, "id": prefix + node["id"]}, unit_code)
+        if "y" in copy and copy["y"] is not None:
+            copy["y"] = copy["y"] + 240 * (n - 1)
+        nodes.append(copy)
+    inner, ended = [], []
+    for flow in body["flows"]:
+        if flow["from"] in starts:
+            continue
+        copy = {**flow, "id": prefix + flow["id"], "from": prefix + flow["from"]}
+        if flow.get("condition"):
+            copy["condition"] = _renamed_steps(flow["condition"], prefix)
+        if flow["to"] in ends:
+            ended.append(copy)
+        else:
+            copy["to"] = prefix + flow["to"]
+            inner.append(copy)
+    return prefix + entry, nodes, inner, ended
 
 
 def _renamed_steps(condition: str, prefix: str) -> str:
@@ -269,12 +310,13 @@ def _pinned(node: dict[str, Any], unit_code: str) -> dict[str, Any]:
 
 def merge_matters(
     session: Session, *, local_matter_ids: Sequence[int], code: str, name: str, reason: str, by_id: int | None,
-    lead_id: int | None = None, publish: bool = False,
+    lead_id: int | None = None, publish: bool = False, layout: Layout = "sequential",
 ) -> MergeResult:
     """Merge local matters into one joint matter (一件事); with ``publish`` it is published at once and the
     originals retire (otherwise when its draft is published)."""
     _require_reason(reason)
-    plan = plan_merge(session, local_matter_ids=local_matter_ids, code=code, name=name, lead_id=lead_id)
+    plan = plan_merge(session, local_matter_ids=local_matter_ids, code=code, name=name, lead_id=lead_id,
+                      layout=layout)
     lead = session.get(LocalMatter, lead_id or plan.originals[0][0])
     assert lead is not None
     lead_base = session.get(BaseMatter, lead.base_matter_id)

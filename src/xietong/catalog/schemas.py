@@ -121,6 +121,8 @@ class MergeIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     reason: str = Field(min_length=1, max_length=500)
     lead_id: int | None = Field(None, description="牵头事项（其办理单位受理一件事）；默认第一个")
+    layout: Literal["sequential", "parallel"] = Field(
+        "sequential", description="sequential 依次办理（时限相加）| parallel 并联办理（各事项同时办理，时限取最长）")
     publish: bool = False
     dry_run: bool = False
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xietong.catalog.granularity import SplitPlan, lineage_of, parse_sub_item, plan_split, split_matter
-from xietong.catalog.merging import MergePlan, merge_matters, plan_merge
+from xietong.catalog.merging import LAYOUTS, Layout, MergePlan, merge_matters, plan_merge
 from xietong.catalog.models import BaseMatter, LocalMatter
 from xietong.cli.common import database, out, reported
 from xietong.cli.matters import matters_app
@@ -90,6 +90,8 @@ def merge(
     name: Annotated[str, typer.Option("--name", help="一件事名称")],
     reason: Reason = "",
     lead: Annotated[str | None, typer.Option("--lead", help="牵头事项编码（默认第一个）")] = None,
+    parallel: Annotated[bool, typer.Option("--parallel", help="并联办理：各事项同时办理，时限取最长（默认依次办理）")]
+    = False,
     publish: Publish = False,
     yes: Yes = False,
 ) -> None:
@@ -99,14 +101,15 @@ def merge(
         with read_only(engine) as session:
             ids = [_local_id(session, c) for c in codes]
             lead_id = _local_id(session, lead) if lead else None
-            plan = plan_merge(session, local_matter_ids=ids, code=code, name=name, lead_id=lead_id)
+            layout: Layout = "parallel" if parallel else "sequential"
+            plan = plan_merge(session, local_matter_ids=ids, code=code, name=name, lead_id=lead_id, layout=layout)
         _print_merge(plan)
         if not yes:
             console.print("[yellow]未写入[/yellow]：确认无误后加 --yes 写入")
             return
         with unit_of_work(engine) as session:
             result = merge_matters(session, local_matter_ids=ids, code=code, name=name, reason=reason, by_id=None,
-                                   lead_id=lead_id, publish=publish)
+                                   lead_id=lead_id, publish=publish, layout=layout)
             record(session, SYSTEM_PRINCIPAL, "catalog.matters_merged", target_kind="local_matter",
                    target_id=result.local_id, detail={"operation": result.operation, "reason": reason,
                                                       "originals": list(codes), "published": publish})
@@ -118,7 +121,8 @@ def _print_merge(plan: MergePlan) -> None:
     console = out()
     described = plan.described()
     console.print(f"一件事 {plan.name}（{plan.local_code}），合并 {len(plan.originals)} 个事项："
-                  f"{'、'.join(c for _, c in plan.originals)}；承诺时限 {plan.promised_limit_days} 个工作日")
+                  f"{'、'.join(c for _, c in plan.originals)}，{LAYOUTS[plan.layout]}；"
+                  f"承诺时限 {plan.promised_limit_days} 个工作日")
     console.print(f"流程环节：{' → '.join(described['steps'])}")
     table = Table("材料编码", "名称", "合并自", header_style="bold")
     for m in plan.merged_materials:

@@ -55,7 +55,7 @@ def split(base_matter_id: int, body: SplitIn, request: Request, principal: Curre
 
 
 @router.post("/merge", status_code=201, response_model=GranularityOut,
-             summary="合并为一件事：同一区划的若干事项合为一个联办事项，材料去重，流程跨单位串联；dry_run 只返回方案")
+             summary="合并为一件事：同一区划的若干事项合为一个联办事项，材料去重，流程依次或并联；dry_run 只返回方案")
 def merge(body: MergeIn, request: Request, principal: CurrentPrincipal) -> JSONResponse:
     with reading(request) as session:
         regions = set(session.scalars(select(LocalMatter.region_id).where(LocalMatter.id.in_(body.local_matter_ids))))
@@ -66,13 +66,13 @@ def merge(body: MergeIn, request: Request, principal: CurrentPrincipal) -> JSONR
     if body.dry_run:
         with reading(request) as session:
             plan = plan_merge(session, local_matter_ids=body.local_matter_ids, code=body.code, name=body.name,
-                              lead_id=body.lead_id)
+                              lead_id=body.lead_id, layout=body.layout)
             out = GranularityOut(dry_run=True, plan=plan.described())
         return JSONResponse(out.model_dump(), status_code=200)
     with writing(request) as session:
         result = merge_matters(session, local_matter_ids=body.local_matter_ids, code=body.code, name=body.name,
                                reason=body.reason, by_id=principal.id if principal.kind == "person" else None,
-                               lead_id=body.lead_id, publish=body.publish)
+                               lead_id=body.lead_id, publish=body.publish, layout=body.layout)
         described = result.plan.described()
         audit(session, request, principal, "catalog.matters_merged", target_kind="local_matter",
               target_id=result.local_id, operation=result.operation, reason=body.reason, published=body.publish,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from xietong.catalog import drafts
 from xietong.catalog.granularity import LEVEL_NAMES, lineage_of, parse_sub_item, plan_split, split_matter
-from xietong.catalog.merging import merge_matters, plan_merge
+from xietong.catalog.merging import Layout, merge_matters, plan_merge
 from xietong.catalog.models import BaseMatter, LocalMatter, MatterVersion
 from xietong.errors import DomainError, Forbidden, InvalidInput
 from xietong.security.permissions import may_administer
@@ -97,8 +97,9 @@ async def merge(matter_id: int, request: Request, principal: PagePrincipal) -> R
     data = await request.form()
     codes = [c.strip() for c in str(data.get("codes", "")).split() if c.strip()]
     code, name, reason = (str(data.get(k, "")).strip() for k in ("code", "name", "reason"))
+    layout: Layout = "parallel" if data.get("layout") == "parallel" else "sequential"
     posted = {"part": "merge", "posted_codes": " ".join(codes), "posted_code": code, "posted_name": name,
-              "posted_reason": reason}
+              "posted_reason": reason, "posted_layout": layout}
     try:
         with reading(request) as session:
             drafts.administered_matter(session, principal, matter_id)
@@ -110,12 +111,12 @@ async def merge(matter_id: int, request: Request, principal: PagePrincipal) -> R
                 drafts.administered_matter(session, principal, found)
                 ids.append(found)
             if data.get("confirm") != "1":
-                plan = plan_merge(session, local_matter_ids=ids, code=code, name=name)
+                plan = plan_merge(session, local_matter_ids=ids, code=code, name=name, layout=layout)
                 return _show(request, principal, matter_id, merge_plan=plan.described(), **posted)
         with writing(request) as session:
             publish = data.get("publish") == "1"
             result = merge_matters(session, local_matter_ids=ids, code=code, name=name, reason=reason,
-                                   by_id=principal.id, publish=publish)
+                                   by_id=principal.id, publish=publish, layout=layout)
             described = result.plan.described()
             audit(session, request, principal, "catalog.matters_merged", target_kind="local_matter",
                   target_id=result.local_id, operation=result.operation, reason=reason, published=publish,
