@@ -1,8 +1,13 @@
-"""The dashboard's unit ranking, per historical unit or 按改革后单位合并 after a merge (a link switches)."""
+"""The dashboard's unit ranking, per historical unit or 按改革后单位合并 after a merge (a link switches), and the
+.xlsx export and bulletin that fold the same way."""
 
 from __future__ import annotations
 
 import re
+from io import BytesIO
+from typing import Any
+
+from openpyxl import load_workbook
 
 from tests.web.conftest import Api, submit
 from tests.web.page_client import page_login
@@ -29,3 +34,28 @@ def test_the_ranking_folds_merged_units_into_their_successor_on_request(api: Api
     assert together.status_code == 200 and "单位排名（按改革后单位合并）" in together.text
     assert re.search(r"综合编制局</a><span class=\"meta\">（含[^<]*" + re.escape(staffing.name), together.text)
     assert 'id="m-fold">按历史单位分列' in together.text
+    # the exports and the bulletin the folded page links to fold too
+    assert "fold=true" in together.text
+    period = re.search(r'name="period" value="([^"]+)"', together.text)
+    assert period is not None
+    query = f"period={period.group(1)}&region_id={api.city.region.id}"
+    folded = reform.get(f"/api/v1/monitor/export/units.xlsx?{query}&fold=true")
+    assert folded.status_code == 200
+    rows = rows_of(folded.content)
+    assert any("综合编制局（含" in row and staffing.name in row for row in rows)
+    apart_rows = sheet_rows_text(reform, f"/api/v1/monitor/export/units.xlsx?{query}")
+    assert not any("综合编制局（含" in row for row in apart_rows)
+    bulletin = reform.get(f"/api/v1/monitor/bulletin?{query}&format=xlsx&fold=true")
+    assert bulletin.status_code == 200
+    assert any("综合编制局（含" in row for row in rows_of(bulletin.content))
+
+
+def rows_of(data: bytes) -> list[str]:
+    book = load_workbook(BytesIO(data), read_only=True)
+    return [" ".join(str(c) for c in row if c is not None) for sheet in book.worksheets for row in sheet.values]
+
+
+def sheet_rows_text(client: Any, url: str) -> list[str]:
+    response = client.get(url)
+    assert response.status_code == 200
+    return rows_of(response.content)

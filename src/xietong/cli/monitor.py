@@ -35,6 +35,7 @@ PeriodOption = Annotated[str, typer.Option("--period", help=PERIOD_HELP)]
 RegionOption = Annotated[str | None, typer.Option("--region", help="只统计这个行政区划（代码，如 331102）")]
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="写入的文件（.xlsx 或 .pdf）", dir_okay=False)]
 Force = Annotated[bool, typer.Option("--force", help="覆盖已存在的文件")]
+FoldOption = Annotated[bool, typer.Option("--fold", help="单位排名按改革后单位合并（被合并的单位计入接续单位）")]
 
 
 def _region_id(session: Session, code: str | None) -> int | None:
@@ -56,7 +57,8 @@ def _write(out_file: Path, data: bytes, force: bool) -> None:
 
 
 @monitor_app.command("bulletin", help="生成月度/季度通报：排名、超期办件、环节耗时（按文件后缀写 .xlsx 或 .pdf）")
-def bulletin(period: PeriodOption, out_file: OutOption, region: RegionOption = None, force: Force = False) -> None:
+def bulletin(period: PeriodOption, out_file: OutOption, region: RegionOption = None, force: Force = False,
+             fold: FoldOption = False) -> None:
     suffix = out_file.suffix.lower()
     if suffix not in (".xlsx", ".pdf"):
         raise typer.BadParameter("文件后缀须为 .xlsx 或 .pdf", param_hint="--out")
@@ -66,7 +68,7 @@ def bulletin(period: PeriodOption, out_file: OutOption, region: RegionOption = N
         region_id = _region_id(session, region)
         made = bulletins.gather(
             session, principal=SYSTEM_PRINCIPAL, scope_name=bulletins.scope_name(session, region_id),
-            filters=Filters(period=filters_period, region_id=region_id),
+            filters=Filters(period=filters_period, region_id=region_id), fold=fold,
         )
         bar.update(step, advance=1, description="写文件")
         data = bulletins.bulletin_xlsx(made) if suffix == ".xlsx" else bulletins.bulletin_pdf(made)
@@ -103,11 +105,12 @@ def export(
     table: Annotated[str, typer.Argument(help="表名")], period: PeriodOption, out_file: OutOption,
     region: RegionOption = None,
     figure: Annotated[str | None, typer.Option("--figure", help="cases 表：要列出的指标，如 overdue_now")] = None,
-    force: Force = False,
+    force: Force = False, fold: FoldOption = False,
 ) -> None:
     with reported(), database() as engine, read_only(engine) as session:
         filters = Filters(period=parse_period(period), region_id=_region_id(session, region))
-        _, data = export_table(session, principal=SYSTEM_PRINCIPAL, filters=filters, table=table, figure=figure)
+        _, data = export_table(session, principal=SYSTEM_PRINCIPAL, filters=filters, table=table, figure=figure,
+                               fold=fold)
     _write(out_file, data, force)
 
 

@@ -59,9 +59,11 @@ class Bulletin:
 
 
 def gather(
-    session: Session, *, principal: Principal, filters: Filters, scope_name: str, now: datetime | None = None
+    session: Session, *, principal: Principal, filters: Filters, scope_name: str, now: datetime | None = None,
+    fold: bool = False,
 ) -> Bulletin:
-    """Everything a bulletin prints, for the cases this principal supervises."""
+    """Everything a bulletin prints, for the cases this principal supervises; ``fold`` ranks the units merged
+    away in a 机构改革 within their successor."""
     found = figures(session, principal=principal, filters=filters, now=now)
     now = found.as_of
     return Bulletin(
@@ -69,7 +71,7 @@ def gather(
         filters=filters,
         as_of=now,
         figures=found,
-        units=ranking(session, principal=principal, filters=filters, by="unit", now=now),
+        units=ranking(session, principal=principal, filters=filters, by="unit", now=now, fold_reorganised=fold),
         regions=ranking(session, principal=principal, filters=filters, by="region", now=now),
         overdue_open=worst_overdue(session, principal=principal, filters=filters, figure="overdue_now", limit=WORST,
                                    now=now),

@@ -31,22 +31,25 @@ PAGE = 200
 
 def export_table(
     session: Session, *, principal: Principal, filters: Filters, table: str, figure: str | None = None,
-    now: datetime | None = None,
+    now: datetime | None = None, fold: bool = False,
 ) -> tuple[str, bytes]:
-    """The file name and .xlsx bytes of one table (``cases`` needs the ``figure`` to list)."""
-    made = _table(session, principal, filters, table, figure, now)
+    """The file name and .xlsx bytes of one table (``cases`` needs the ``figure`` to list; ``fold`` ranks the
+    units merged away in a 机构改革 within their successor)."""
+    made = _table(session, principal, filters, table, figure, now, fold)
     name = f"{table}{'-' + figure if figure else ''}-{filters.period.label}.xlsx"
     return name, workbook([made], title=f"{made.title} {filters.period.title}")
 
 
 def _table(
-    session: Session, principal: Principal, filters: Filters, table: str, figure: str | None, now: datetime | None
+    session: Session, principal: Principal, filters: Filters, table: str, figure: str | None, now: datetime | None,
+    fold: bool = False,
 ) -> Table:
     if table == "figures":
         return figures_table(figures(session, principal=principal, filters=filters, now=now))
     if table in ("units", "regions"):
         by = table[:-1]
-        return ranking_table(ranking(session, principal=principal, filters=filters, by=by, now=now))
+        return ranking_table(ranking(session, principal=principal, filters=filters, by=by, now=now,
+                                     fold_reorganised=fold))
     if table == "bottlenecks":
         return bottlenecks_table(bottlenecks(session, principal=principal, filters=filters, now=now, limit=10_000))
     if table == "cards":

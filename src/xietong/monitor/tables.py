@@ -48,17 +48,23 @@ def figures_table(f: Figures) -> Table:
 
 def _rate_rows(ranking: Ranking) -> list[list[Any]]:
     return [
-        [r.rank, r.name, r.region_name, r.submitted, r.concluded, r.on_time, r.on_time_rate, r.overdue_now,
-         r.red_cards, r.average_days, r.actual_speed_up, r.satisfaction, r.rated]
+        [r.rank, _folded_name(r.name, r.folded), r.region_name, r.submitted, r.concluded, r.on_time, r.on_time_rate,
+         r.overdue_now, r.red_cards, r.average_days, r.actual_speed_up, r.satisfaction, r.rated]
         for r in ranking.rows
     ]
+
+
+def _folded_name(name: str, folded: Sequence[str]) -> str:
+    """A unit with the units merged into it in a 机构改革 (按改革后单位合并), as the dashboard shows it."""
+    return f"{name}（含{'、'.join(folded)}）" if folded else name
 
 
 def ranking_table(ranking: Ranking) -> Table:
     who = "单位" if ranking.by == "unit" else "区域"
     headers = ["名次", who, "所属区域", "申请量", "办结量", "按时办结", "按时办结率", "逾期在办", "期内红牌",
                "平均用时（工作日）", "实际提速率", "满意率", "评价数"]
-    return Table(f"{who}排名", headers, _rate_rows(ranking), frozenset({6, 10, 11}))
+    title = f"{who}排名" + ("（按改革后单位合并）" if ranking.folded else "")
+    return Table(title, headers, _rate_rows(ranking), frozenset({6, 10, 11}))
 
 
 def cases_table(rows: Sequence[CaseRow], title: str = "办件清单", tz: str = TZ) -> Table:

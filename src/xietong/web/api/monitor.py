@@ -26,6 +26,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Period = Annotated[str, Query(max_length=40, description="统计期间：2026Q3、2026-09、2026 或 2026-07-01..2026-09-30")]
 Id = Annotated[int | None, Query(ge=1)]
 Follow = Annotated[bool, Query(description="按沿革统计：事项拆分、合并前后的办件合并计入（docs/granularity.md）")]
+Fold = Annotated[bool, Query(description="按改革后单位合并：机构改革中被合并的单位计入接续单位")]
 
 
 def _filters(period: str, region_id: int | None, unit_id: int | None, local_matter_id: int | None,
@@ -51,7 +52,7 @@ def get_figures(request: Request, principal: CurrentPrincipal, period: Period, r
 def get_ranking(request: Request, principal: CurrentPrincipal, period: Period,
                 by: Annotated[Literal["unit", "region"], Query()] = "unit", region_id: Id = None,
                 unit_id: Id = None, local_matter_id: Id = None, follow_lineage: Follow = False,
-                fold: Annotated[bool, Query(description="按改革后单位合并：被合并的单位计入接续单位")] = False,
+                fold: Fold = False,
                 ) -> Ranking:
     with reading(request) as session:
         filters = _filters(period, region_id, unit_id, local_matter_id, follow_lineage)
@@ -100,7 +101,7 @@ def get_reductions(request: Request, principal: CurrentPrincipal, period: Period
             "reductions）", response_class=Response)
 def export(request: Request, principal: CurrentPrincipal, table: str, period: Period, region_id: Id = None,
            unit_id: Id = None, local_matter_id: Id = None, follow_lineage: Follow = False,
-           figure: Annotated[str | None, Query(max_length=40)] = None) -> Response:
+           figure: Annotated[str | None, Query(max_length=40)] = None, fold: Fold = False) -> Response:
     filters = _filters(period, region_id, unit_id, local_matter_id, follow_lineage)
     with reading(request) as session:
         if table == "reductions":
@@ -109,17 +110,18 @@ def export(request: Request, principal: CurrentPrincipal, table: str, period: Pe
             data = export_rollup(rollup(session, period_from=start, period_to=end, region_id=region_id,
                                         unit_id=unit_id))
             return _file(f"reductions-{filters.period.label}.xlsx", data, XLSX)
-        name, data = export_table(session, principal=principal, filters=filters, table=table, figure=figure)
+        name, data = export_table(session, principal=principal, filters=filters, table=table, figure=figure,
+                                  fold=fold)
     return _file(name, data, XLSX)
 
 
 @router.get("/bulletin", summary="月度/季度通报（.xlsx 或 PDF）", response_class=Response)
 def get_bulletin(request: Request, principal: CurrentPrincipal, period: Period, region_id: Id = None,
-                 format: Annotated[Literal["xlsx", "pdf"], Query()] = "pdf") -> Response:
+                 format: Annotated[Literal["xlsx", "pdf"], Query()] = "pdf", fold: Fold = False) -> Response:
     filters = _filters(period, region_id, None, None)
     with reading(request) as session:
         made = bulletins.gather(session, principal=principal, filters=filters,
-                                scope_name=bulletins.scope_name(session, region_id))
+                                scope_name=bulletins.scope_name(session, region_id), fold=fold)
     name = f"bulletin-{filters.period.label}.{format}"
     if format == "xlsx":
         return _file(name, bulletins.bulletin_xlsx(made), XLSX)

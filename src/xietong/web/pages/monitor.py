@@ -73,7 +73,8 @@ def _page(request: Request, principal: Principal, filters: Filters, *, fixed: di
             context["choices"] = choices(session, region_id=filters.region_id, unit_id=filters.unit_id)
     context.update({
         "title": title, "filters": filters, "fixed": fixed, "base": base, "as_of": now,
-        "panel_url": f"{base}/panel?{urlencode(query)}", "api_query": urlencode(_api_query(filters)),
+        "panel_url": f"{base}/panel?{urlencode(query)}",
+        "api_query": urlencode(_api_query(filters) | ({"fold": "true"} if fold else {})),  # exports fold too
         "exports": EXPORTS, "fold": fold,
         "fold_url": None if fixed else f"{base}?" + urlencode(query_of(filters, {}) | ({} if fold else {"fold": "1"})),
         "periods": period_suggestions(now.astimezone(ZoneInfo(filters.tz)).date()),
