@@ -1,4 +1,5 @@
-"""The PostgreSQL pool's liveness check: a connection idle for a while is pinged on checkout, a busy one is not."""
+"""PostgreSQL connections: a pooled connection idle for a while is pinged on checkout, a busy one is not; lookups
+run in autocommit."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from tests.conftest import PG_ENV
 from xietong.config import Settings
 from xietong.db import engine as db_engine_module
 from xietong.db.engine import create_db_engine
+from xietong.db.session import lookups, unit_of_work
 
 pytestmark = pytest.mark.skipif(not os.environ.get(PG_ENV), reason="the idle ping is PostgreSQL's")
 
@@ -62,3 +64,12 @@ def test_a_connection_in_steady_use_is_not_pinged_and_a_dead_one_fails_once(
         assert _backend(engine) != pid  # … and the pool, invalidated, reconnects for the next one
     finally:
         engine.dispose()
+
+
+def test_lookups_run_without_a_transaction_and_leave_the_pool_transactional(db_engine: Engine) -> None:
+    with lookups(db_engine) as session:
+        conn = session.connection()
+        assert conn.connection.dbapi_connection.autocommit  # type: ignore[union-attr]  # no BEGIN, no COMMIT
+        assert session.execute(text("SELECT 1")).scalar_one() == 1
+    with unit_of_work(db_engine) as session:  # the same pooled connection is back to transactions
+        assert not session.connection().connection.dbapi_connection.autocommit  # type: ignore[union-attr]

@@ -30,3 +30,18 @@ def read_only(engine: Engine) -> Iterator[Session]:
             yield session
         finally:
             session.rollback()
+
+
+@contextmanager
+def lookups(engine: Engine) -> Iterator[Session]:
+    """Reads that need no transaction around them, such as authenticating a request. On PostgreSQL they run in
+    autocommit: each statement is its own snapshot — as it is under READ COMMITTED inside a transaction too —
+    and the BEGIN and COMMIT round trips are saved. Elsewhere, a read transaction (``read_only``). Nothing
+    may be written here: in autocommit it would stay."""
+    if engine.dialect.name != "postgresql":
+        with read_only(engine) as session:
+            yield session
+        return
+    with Session(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False,
+                 autoflush=False) as session:
+        yield session

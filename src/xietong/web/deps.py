@@ -18,7 +18,7 @@ from xietong.dataservice.clients import is_client_token, token_client
 from xietong.dataservice.ratelimit import count_request
 from xietong.dataservice.scopes import required_scope
 from xietong.db.base import utcnow
-from xietong.db.session import read_only, unit_of_work
+from xietong.db.session import lookups, read_only, unit_of_work
 from xietong.errors import Forbidden, Unauthenticated
 from xietong.security.audit import record
 from xietong.security.auth import find_session, token_person, touch_session
@@ -89,7 +89,7 @@ def _authenticate(request: Request, csrf_sent: str) -> Principal:
             raise Unauthenticated(code="bad_authorization", detail="Authorization 请求头应为“Bearer <令牌>”")
         if is_client_token(raw.strip()):
             return _client_principal(request, raw.strip(), now)
-        with read_only(engine) as session:
+        with lookups(engine) as session:
             person_id, _token_id = token_person(session, raw=raw.strip(), now=now)
             principal = load_principal(session, person_id)
         request.state.principal = principal
@@ -97,7 +97,7 @@ def _authenticate(request: Request, csrf_sent: str) -> Principal:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise Unauthenticated(code="not_logged_in", detail="请先登录")
-    with read_only(engine) as session:
+    with lookups(engine) as session:
         info = find_session(session, cookie=cookie, now=now)
         principal = load_principal(session, info.person_id)
     if request.method not in SAFE_METHODS and not hmac.compare_digest(csrf_sent.encode(), info.csrf_token.encode()):
