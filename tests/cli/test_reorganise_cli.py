@@ -40,7 +40,10 @@ def test_preview_then_execute_a_merge(cli_db: CliDb, tmp_path: Path) -> None:
         merged = session.scalars(select(Unit).where(Unit.code == new_code)).one()
         assert session.get(Case, case_id).handling_unit_id == merged.id  # type: ignore[union-attr]
         audit = session.scalars(select(AuditRecord).where(AuditRecord.action == "directory.reorganised")).one()
-        assert audit.detail["cases_moved"] == 1
+        assert audit.detail["units"] and audit.target_id == session.scalars(
+            select(AuditRecord.target_id).where(AuditRecord.action == "directory.reorganisation_cases")).one()
+        moved = session.scalars(select(AuditRecord).where(AuditRecord.action == "directory.reorganisation_cases"))
+        assert moved.one().detail["cases_moved"] == 1
 
     again = cli_db.run("directory", "reorganise", str(spec), "--yes")  # nothing left: the same plan is empty
     assert again.exit_code == 0, again.output

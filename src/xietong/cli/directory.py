@@ -118,10 +118,7 @@ def reorganise(file: SpecFile, yes: Yes = False) -> None:
                     progress.update(task, completed=done, total=total)
 
                 log = reorg.execute(lambda: unit_of_work(engine), principal=SYSTEM_PRINCIPAL, spec=spec,
-                                    progress=advance)
-            with unit_of_work(engine) as session:
-                record(session, SYSTEM_PRINCIPAL, "directory.reorganised", target_kind="reorganisation",
-                       target_id=log.key, detail=_audit_detail(spec, log))
+                                    progress=advance, record=_record)
     failed = log.failed
     cases = [o for o in log.items if o.kind == "case"]
     for outcome in failed:
@@ -143,8 +140,6 @@ def _plan_table(plan: reorg.Plan) -> Table:
     return table
 
 
-def _audit_detail(spec: reorg.ReorganisationIn, log: reorg.Log) -> dict[str, object]:
-    cases = [o for o in log.items if o.kind == "case"]
-    return {"kind": spec.kind.value, "units": spec.units, "reason": spec.reason,
-            "directory_items": len(log.items) - len(cases), "cases_moved": sum(o.ok for o in cases),
-            "cases_failed": [{"id": o.id, "code": o.code, "detail": o.detail} for o in log.failed]}
+def _record(session: Session, action: str, key: str, detail: dict[str, object]) -> None:
+    """The reorganisation's audit rows, as the operator's (the system)."""
+    record(session, SYSTEM_PRINCIPAL, action, target_kind="reorganisation", target_id=key, detail=detail)

@@ -1,9 +1,9 @@
 """The one permission predicate: ``can(principal, action, case)`` and its query twin ``visible_cases``.
 
-A person reads a case when one of their units takes part in it (applicant, handling unit, a unit
-that held a step — the ``case_party`` rows), when it was copied to them (``case_grant``), or when
-a supervisory role's scope covers the case's region or handling unit. Posts decide where tasks
-land, never what one may read.
+A person reads a case when one of their units takes part in it (applicant, handling unit, a unit that held a
+step — the ``case_party`` rows — or a unit that became one of theirs in a 机构改革), when it was copied to them
+(``case_grant``), or when a supervisory role's scope covers the case's region or handling unit. Posts decide
+where tasks land, never what one may read.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def can(
     if principal.kind == "system":
         return True
     if action == "read":
-        return bool(principal.unit_ids & parties(case)) or granted or _scope_covers(principal, case)
+        return bool(principal.reading_unit_ids & parties(case)) or granted or _scope_covers(principal, case)
     if action in ("accept", "reject", "conclude", "archive"):
         return case.handling_unit_id in principal.unit_ids
     if action == "withdraw":
@@ -138,8 +138,8 @@ def visible_cases(principal: Principal) -> ColumnElement[bool]:
     if scope is None:
         return true()
     clauses: list[ColumnElement[bool]] = []
-    if principal.unit_ids:
-        clauses.append(Case.id.in_(select(CaseParty.case_id).where(CaseParty.unit_id.in_(principal.unit_ids))))
+    if principal.reading_unit_ids:
+        clauses.append(Case.id.in_(select(CaseParty.case_id).where(CaseParty.unit_id.in_(principal.reading_unit_ids))))
     if principal.kind == "person" and principal.id is not None:  # a client id is no person id
         clauses.append(Case.id.in_(select(CaseGrant.case_id).where(CaseGrant.person_id == principal.id)))
     clauses += scope

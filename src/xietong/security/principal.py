@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 
 from xietong.db import fastpath
-from xietong.directory.models import Membership, Person, Unit
+from xietong.directory.models import Membership, Person, Unit, UnitLineage
 from xietong.errors import Unauthenticated
 from xietong.security.models import RoleGrant
 
@@ -36,6 +36,14 @@ class Principal:
     grants: tuple[Grant, ...] = ()
     unit_paths: tuple[str, ...] = field(default=())
     scopes: frozenset[str] = frozenset()  # a client's granted scopes (xietong.dataservice.scopes); unused for persons
+    # Units that became one of ``unit_ids`` in a 机构改革 (merges and splits, followed back through chains): their
+    # cases stay theirs (closed cases are never rewritten), and the successor's people read them — read only.
+    heir_unit_ids: frozenset[int] = frozenset()
+
+    @property
+    def reading_unit_ids(self) -> frozenset[int]:
+        """The units whose cases this principal reads as a party: its own and those it is the heir of."""
+        return self.unit_ids | self.heir_unit_ids if self.heir_unit_ids else self.unit_ids
 
     def has_role(self, *roles: str) -> bool:
         return any(g.role in roles for g in self.grants)
@@ -49,11 +57,22 @@ _GRANT = RoleGrant.__table__
 _MEMBER_UNIT = Unit.__table__.alias("member_unit")
 _GRANT_UNIT = Unit.__table__.alias("grant_unit")
 _PERSON_ID = bindparam("person_id")
+_LINEAGE = UnitLineage.__table__
+_HEIRS = (  # the predecessors of the person's units, and theirs, …; a rename (an edge to itself) adds nothing
+    select(_LINEAGE.c.predecessor_id.label("unit_id"))
+    .where(_LINEAGE.c.successor_id.in_(select(_MEMBERSHIP.c.unit_id).where(_MEMBERSHIP.c.person_id == _PERSON_ID)),
+           _LINEAGE.c.predecessor_id != _LINEAGE.c.successor_id)
+    .cte("heirs", recursive=True)
+)
+_HEIRS = _HEIRS.union(
+    select(_LINEAGE.c.predecessor_id).join(_HEIRS, _LINEAGE.c.successor_id == _HEIRS.c.unit_id)
+    .where(_LINEAGE.c.predecessor_id != _LINEAGE.c.successor_id)
+)
 
 # One round trip: kind 0 rows are the person with each membership (one row with no membership if
-# there is none), kind 1 rows are the role grants. Columns are shared: ``word`` is the person's
-# name or the role, ``num`` the membership's unit or the grant's region, ``post`` the post or the
-# grant's scope kind.
+# there is none), kind 1 rows are the role grants, kind 2 rows the units the person's units succeeded.
+# Columns are shared: ``word`` is the person's name or the role, ``num`` the membership's unit, the
+# grant's region or the predecessor unit, ``post`` the post or the grant's scope kind.
 _LOAD = union_all(
     select(
         literal_column("0").label("k"),
@@ -83,21 +102,24 @@ _LOAD = union_all(
     )
     .select_from(_GRANT.outerjoin(_GRANT_UNIT, _GRANT_UNIT.c.id == _GRANT.c.scope_unit_id))
     .where(_GRANT.c.person_id == _PERSON_ID),
+    select(literal_column("2"), null(), null(), null(), _HEIRS.c.unit_id, null(), null(), null()),
 ).order_by(literal_column("k"), literal_column("o"))
 
 
 def load_principal(session: Session, person_id: int) -> Principal:
-    """Load a person with their memberships and role grants (one query)."""
+    """Load a person with their memberships, role grants and the units theirs succeeded (one query)."""
     rows = fastpath.execute(session.connection(), _LOAD, {"person_id": person_id}).tuples()
     if not rows or rows[0][0] != 0 or not rows[0][3]:
         raise Unauthenticated(code="person_inactive", detail="账号不存在或已停用")
     memberships = [r for r in rows if r[0] == 0 and r[4] is not None]
+    unit_ids = frozenset(r[4] for r in memberships)
     return Principal(
         kind="person",
         id=person_id,
         name=rows[0][2],
-        unit_ids=frozenset(r[4] for r in memberships),
+        unit_ids=unit_ids,
         posts=frozenset((r[4], r[5]) for r in memberships if r[5] is not None),
         grants=tuple(Grant(r[2], r[6], r[7], r[4]) for r in rows if r[0] == 1),
         unit_paths=tuple(sorted({r[7] for r in memberships})),
+        heir_unit_ids=frozenset(r[4] for r in rows if r[0] == 2) - unit_ids,
     )

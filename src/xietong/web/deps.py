@@ -5,7 +5,7 @@ the transaction a route runs in. Routes stay thin: authenticate, open one transa
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
@@ -129,6 +129,18 @@ def _client_principal(request: Request, raw: str, now: datetime) -> Principal:
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 PendingPrincipal = Annotated[Principal, Depends(pending_principal)]
+
+
+def auditor(
+    request: Request, principal: Principal | None, target_kind: str
+) -> Callable[[Session, str, str, dict[str, Any]], None]:
+    """``audit`` for a service that records its own steps, each in the transaction it runs: called with
+    (session, action, target id, detail)."""
+
+    def record_step(session: Session, action: str, target_id: str, detail: dict[str, Any]) -> None:
+        audit(session, request, principal, action, target_kind=target_kind, target_id=target_id, **detail)
+
+    return record_step
 
 
 def audit(session: Session, request: Request, principal: Principal | None, action: str, **details: Any) -> None:

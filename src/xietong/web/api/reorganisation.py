@@ -12,7 +12,7 @@ from xietong.directory.service import reorganisation as reorg
 from xietong.errors import Forbidden
 from xietong.security.permissions import administers_some
 from xietong.security.principal import Principal
-from xietong.web.deps import CurrentPrincipal, audit, reading, settings_of, writing
+from xietong.web.deps import CurrentPrincipal, auditor, reading, settings_of, writing
 
 router = APIRouter(prefix="/directory/reorganisations", tags=["机构改革"])
 
@@ -69,11 +69,6 @@ def plan(body: reorg.ReorganisationIn, request: Request, principal: CurrentPrinc
 @router.post("", summary="执行机构改革：先调整单位库（一个事务），再逐件迁移在办办件（各自一个事务）")
 def execute(body: reorg.ReorganisationIn, request: Request, principal: CurrentPrincipal) -> LogOut:
     _require_admin(principal)
-    log = reorg.execute(lambda: writing(request), principal=principal, spec=body, tz=settings_of(request).timezone)
-    cases = [o for o in log.items if o.kind == "case"]
-    with writing(request) as session:
-        audit(session, request, principal, "directory.reorganised", target_kind="reorganisation", target_id=log.key,
-              kind=body.kind.value, units=body.units, reason=body.reason,
-              directory_items=len(log.items) - len(cases), cases_moved=sum(o.ok for o in cases),
-              cases_failed=[{"id": o.id, "code": o.code, "detail": o.detail} for o in log.failed])
+    log = reorg.execute(lambda: writing(request), principal=principal, spec=body, tz=settings_of(request).timezone,
+                        record=auditor(request, principal, "reorganisation"))
     return LogOut(key=log.key, failed=len(log.failed), items=[OutcomeOut(**asdict(o)) for o in log.items])

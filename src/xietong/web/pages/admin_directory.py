@@ -24,7 +24,7 @@ from xietong.errors import DomainError, FieldProblem, Forbidden, InvalidInput, T
 from xietong.security.masking import people_for
 from xietong.security.permissions import may_administer, may_administer_person, may_administer_unit
 from xietong.security.principal import Principal
-from xietong.web.deps import audit, reading, settings_of, writing
+from xietong.web.deps import audit, auditor, reading, settings_of, writing
 from xietong.web.pages.access import PagePrincipal
 from xietong.web.pages.admin import require_area
 from xietong.web.pages.rendering import render
@@ -195,13 +195,8 @@ def reorganise(request: Request, principal: PagePrincipal, kind: ReorgForm = "me
         if request.url.path.endswith("/plan"):
             with reading(request) as session:
                 return _reorg_page(request, form, plan=reorg.plan(session, principal=principal, spec=spec))
-        log = reorg.execute(lambda: writing(request), principal=principal, spec=spec, tz=settings_of(request).timezone)
-        cases = [o for o in log.items if o.kind == "case"]
-        with writing(request) as session:
-            audit(session, request, principal, "directory.reorganised", target_kind="reorganisation",
-                  target_id=log.key, kind=spec.kind.value, units=spec.units, reason=spec.reason,
-                  directory_items=len(log.items) - len(cases), cases_moved=sum(o.ok for o in cases),
-                  cases_failed=[{"id": o.id, "code": o.code, "detail": o.detail} for o in log.failed])
+        log = reorg.execute(lambda: writing(request), principal=principal, spec=spec, tz=settings_of(request).timezone,
+                            record=auditor(request, principal, "reorganisation"))
     except ValidationError as exc:
         return _reorg_page(request, form, problems=field_problems(exc), detail="输入有误，请按提示修改", status=422)
     except DomainError as exc:

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from xietong.cases.enums import OPEN_STATUSES, CaseStatus
@@ -47,6 +48,8 @@ from xietong.security.principal import Principal
 
 Transaction = Callable[[], AbstractContextManager[Session]]
 Progress = Callable[[int, int], None]
+# (session, action, reorganisation key, detail): writes one audit row in the caller's way, in that session.
+Recorder = Callable[[Session, str, str, dict[str, object]], None]
 
 
 @dataclass(frozen=True)
@@ -76,10 +79,14 @@ class Log:
 
 def execute(
     transaction: Transaction, *, principal: Principal, spec: ReorganisationIn, now: datetime | None = None,
-    tz: str = "Asia/Shanghai", progress: Progress | None = None,
+    tz: str = "Asia/Shanghai", progress: Progress | None = None, record: Recorder | None = None,
 ) -> Log:
     """Carry out the reorganisation: the directory part in one transaction (unless an earlier run did it), then
-    each open case in its own; refused as a whole while the plan refuses anything."""
+    each open case in its own; refused as a whole while the plan refuses anything.
+
+    ``record`` audits: ``directory.reorganised`` inside the directory part's own transaction (so a changed
+    directory is never left unaudited), then ``directory.reorganisation_cases`` with the cases moved and failed
+    (each moved case also carries ``case.reorganised`` on its own chain)."""
     now = now or utcnow()
     with transaction() as session:
         # Two runs of one reorganisation at once: the second waits here, then finds the first one's lineage.
@@ -96,12 +103,22 @@ def execute(
         if resolved.key is None:
             log.key = restructure(session, resolved, Plan(spec.kind, items), by_id=_person(principal), now=now)
             log.items += [Outcome(i.kind, i.id, i.label, i.action, True) for i in items if i.kind != "case"]
+            if record is not None:
+                record(session, "directory.reorganised", log.key,
+                       {"kind": spec.kind.value, "units": spec.units, "reason": spec.reason,
+                        "directory_items": len(log.items)})
         cases = [i for i in items if i.kind == "case"]
     actor = Actor(principal.kind, principal.id)
     for n, item in enumerate(cases, 1):
         log.items.append(_one_case(transaction, principal, spec, log.key, item, actor, now, tz))
         if progress is not None:
             progress(n, len(cases))
+    if record is not None and cases:
+        moved = [o for o in log.items if o.kind == "case"]
+        with transaction() as session:
+            record(session, "directory.reorganisation_cases", log.key,
+                   {"cases_moved": sum(o.ok for o in moved),
+                    "cases_failed": [{"id": o.id, "code": o.code, "detail": o.detail} for o in log.failed]})
     return log
 
 
@@ -115,6 +132,9 @@ def _one_case(transaction: Transaction, principal: Principal, spec: Reorganisati
                       tz=tz)
     except DomainError as failed:  # this case's transaction rolled back; the others go on
         return Outcome("case", item.id, item.label, item.action, False, failed.detail, failed.code)
+    except SQLAlchemyError as failed:  # a constraint, a deadlock, a lost connection: this case only, logged
+        detail = f"迁移时数据库出错（{type(failed).__name__}），本件未迁移；再次执行同一方案即可继续"
+        return Outcome("case", item.id, item.label, item.action, False, detail, "case_move_failed")
     return Outcome("case", item.id, item.label, item.action, True)
 
 
