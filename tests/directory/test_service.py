@@ -460,6 +460,30 @@ def test_the_leaders_of_a_unit_are_exactly_those_chosen_among_its_members(sessio
     assert stranger.value.code == "holder_not_member"
 
 
+def test_leaders_with_several_memberships_keep_them_and_the_only_one_is_never_lost(
+    session: Session, tree: dict[str, Unit]
+) -> None:
+    unit = tree["fin"]
+    directory.ensure_post(session, unit_id=unit.id, code="reviewer", name="审核员")
+    both = add_person(session, "LD4", MembershipIn(unit_id=unit.id), MembershipIn(unit_id=unit.id,
+                                                                                post_code="reviewer"))
+    only = add_person(session, "LD5", MembershipIn(unit_id=unit.id, post_code=directory.LEADER_IN_CHARGE))
+    held = directory.set_post_holders(session, unit_id=unit.id, post_code=directory.LEADER_IN_CHARGE,
+                                      person_ids=[both, only])
+    assert {p.id for p in held} == {both, only}
+    directory.set_post_holders(session, unit_id=unit.id, post_code=directory.LEADER_IN_CHARGE, person_ids=[both])
+    assert [p.id for p in directory.leader_of(session, unit_id=unit.id)] == [both]
+    members = {p.id for p in directory.people_in_unit(session, unit_id=unit.id)}
+    assert {both, only} <= members  # the only membership of the former leader stays, without the post
+    reviewers = {p.id for p in directory.people_in_unit(session, unit_id=unit.id, post_code="reviewer")}
+    assert both in reviewers  # another post of the same person is untouched
+    directory.set_post_holders(session, unit_id=unit.id, post_code=directory.LEADER_IN_CHARGE, person_ids=[both])
+    assert [p.id for p in directory.leader_of(session, unit_id=unit.id)] == [both]  # again: no duplicate row
+    directory.set_post_holders(session, unit_id=unit.id, post_code=directory.LEADER_IN_CHARGE, person_ids=[])
+    assert directory.leader_of(session, unit_id=unit.id) == [] and both in {
+        p.id for p in directory.people_in_unit(session, unit_id=unit.id, post_code="reviewer")}
+
+
 def test_unit_paths_name_every_ancestor(session: Session, tree: dict[str, Unit]) -> None:
     paths = directory.unit_paths(session, units=[tree["group"], tree["hr"]])
     assert paths == {tree["group"].id: "测试市财政局 › 预算科 › 预算一组", tree["hr"].id: "测试市人力资源和社会保障局"}

@@ -87,20 +87,32 @@ def replace_memberships(session: Session, *, person_id: int, memberships: Sequen
 
 
 def set_post_holders(session: Session, *, unit_id: int, post_code: str, person_ids: Sequence[int]) -> list[Person]:
-    """Make exactly these members of the unit hold its post (e.g. 分管领导): the others' holding of it ends."""
+    """Make exactly these members of the unit hold its post (e.g. 分管领导): the others' holding of it ends.
+
+    A person may have several memberships in one unit (one per post, or a plain one). Ending the holding never
+    ends the membership: the post's row goes when the person keeps another row in the unit, otherwise it stays
+    as a plain membership. A new holder's plain membership takes the post, or a row is added for it."""
     post = ensure_post(session, unit_id=unit_id, code=post_code)
-    members = {row.person_id: row for row in session.scalars(select(Membership).where(Membership.unit_id == unit_id))}
-    strangers = [pid for pid in person_ids if pid not in members]
-    if strangers:
+    rows = list(session.scalars(select(Membership).where(Membership.unit_id == unit_id).order_by(Membership.id)))
+    members = {row.person_id for row in rows}
+    if any(pid not in members for pid in person_ids):
         raise refused("holder_not_member", f"只能从本单位人员中选择{post.name}", "leaders")
     wanted = set(person_ids)
-    holding = {row.person_id: row for row in members.values() if row.post_id == post.id}
-    for person_id, row in holding.items():
-        if person_id not in wanted:
-            session.delete(row)
+    holding = {row.person_id for row in rows if row.post_id == post.id}
+    for row in rows:
+        if row.post_id != post.id or row.person_id in wanted:
+            continue
+        if any(other.person_id == row.person_id and other is not row for other in rows):
+            session.delete(row)  # they keep their other membership(s) here
+        else:
+            row.post_id = None  # still a member of the unit, no longer holding the post
     session.flush()
-    for person_id in wanted - holding.keys():
-        add_membership(session, person_id=person_id, data=MembershipIn(unit_id=unit_id, post_code=post.code))
+    for person_id in sorted(wanted - holding):
+        plain = next((row for row in rows if row.person_id == person_id and row.post_id is None), None)
+        if plain is not None:
+            plain.post_id = post.id
+        else:
+            add_membership(session, person_id=person_id, data=MembershipIn(unit_id=unit_id, post_code=post.code))
     session.flush()
     return holders_of_post(session, unit_id=unit_id, post_code=post.code)
 
