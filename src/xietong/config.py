@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     oidc_scopes: str = Field(default="openid profile", description="scopes asked for, space-separated")
     oidc_employee_code_claim: str = Field(default="employee_code", description="the claim carrying the 工号")
     oidc_redirect_uri: str | None = Field(default=None, description="the callback URL registered at the provider; "
-                                          "unset: this site's /sso/callback as the request reached it")
+                                          "required with OIDC outside demo mode (demo: /sso/callback as reached)")
     oidc_trusted_amr: str = Field(default="", description="amr values (comma-separated) counted as the second "
                                   "factor; empty: a person with TOTP is still asked for a code")
     password_login: bool = Field(default=True, description="false: only SSO, except the break-glass list")

@@ -106,11 +106,25 @@ def demo_problems(session: Session) -> list[str]:
 
 
 def production_refusals(settings: Settings, session: Session) -> list[str]:
-    """What stops an instance starting outside demo mode: a placeholder secret, demo data or demo accounts."""
+    """What stops an instance starting outside demo mode: a placeholder secret, demo data or demo accounts, an
+    OpenID Connect log-in without its registered callback URL."""
     if settings.demo:
         return []
-    problem = secret_problem(settings)
-    return ([problem] if problem else []) + demo_problems(session)
+    problems = [p for p in (secret_problem(settings), redirect_problem(settings)) if p]
+    return problems + demo_problems(session)
+
+
+def redirect_problem(settings: Settings) -> str | None:
+    """Outside demo mode the OIDC callback URL is configured, never taken from a request's Host header (which a
+    client chooses: a forged one would send the provider's code elsewhere)."""
+    if settings.demo or not settings.oidc_configured:
+        return None
+    uri = settings.oidc_redirect_uri or ""
+    if not uri:
+        return "已配置统一身份认证，但未配置 XIETONG_OIDC_REDIRECT_URI（在统一身份认证登记的回调地址，如 https://…/sso/callback）"
+    if not uri.startswith("https://"):
+        return f"XIETONG_OIDC_REDIRECT_URI 必须使用 https：{uri}"
+    return None
 
 
 def data_dir_writable(settings: Settings) -> Check:
@@ -154,6 +168,8 @@ def sso_check(settings: Settings) -> Check | None:
     issuer = settings.oidc_issuer or ""
     if not settings.demo and not issuer.startswith("https://"):
         return Check(name, False, f"XIETONG_OIDC_ISSUER 必须使用 https：{issuer}")
+    if (problem := redirect_problem(settings)) is not None:
+        return Check(name, False, problem)
     return Check(name, True, f"统一身份认证：{issuer}" + ("" if settings.password_login else "；密码登录已关闭"))
 
 

@@ -23,7 +23,7 @@ from joserfc.jwk import OctKey
 from joserfc.jwt import JWTClaimsRegistry
 
 from xietong.db.base import utcnow
-from xietong.errors import DomainError, Forbidden, NotFound, Unauthenticated
+from xietong.errors import DomainError, Forbidden, NotFound, Unauthenticated, Unavailable
 from xietong.integrations.messaging import login as messaging_login
 from xietong.integrations.oidc import client as oidc
 from xietong.security import sso
@@ -85,7 +85,13 @@ def _signed_in(request: Request) -> bool:
 
 
 def _redirect_uri(request: Request) -> str:
-    return settings_of(request).oidc_redirect_uri or str(request.url_for("sso_callback"))
+    """The configured callback URL; only demo mode (the stand-in's random ports) derives it from the request."""
+    settings = settings_of(request)
+    if settings.oidc_redirect_uri:
+        return settings.oidc_redirect_uri
+    if not settings.demo:  # production refuses to start so; this is the belt to those braces
+        raise Unavailable(code="sso_redirect_unset", detail="统一身份认证未配置回调地址，请联系系统管理员")
+    return str(request.url_for("sso_callback"))
 
 
 def _refused(request: Request, exc: DomainError, *, method: str, **details: Any) -> Response:
