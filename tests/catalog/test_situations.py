@@ -17,7 +17,7 @@ from xietong.cases.models import Case
 from xietong.catalog import drafts
 from xietong.catalog import service as catalog
 from xietong.catalog.situations import apply, parse_situations, situation_problems
-from xietong.errors import InvalidInput
+from xietong.errors import Conflict, InvalidInput
 
 FORM: dict[str, Any] = {"schema": "xietong.form/1", "fields": [
     {"key": "title", "label": "申请事由", "type": "text", "required": True},
@@ -134,3 +134,18 @@ def test_a_resubmission_is_checked_against_the_same_answers_and_keeps_them(sessi
     form = session.scalar(select(Case.form).where(Case.id == case_id))
     assert form == {"title": "变更申请", "reason": "注册地址由东区迁至西区",
                     "_situation": {"answers": {"kind": "change"}, "skipped": ["review"]}}
+
+
+def test_a_step_the_answers_skip_is_no_return_target(session: Session) -> None:
+    city, local = _matter(session)
+    case_id, _ = cases.submit_case(session, principal=city.principal(session, "office"), local_matter_id=local.id,
+                                   applicant_unit_id=city.units["office"].id,
+                                   form={"title": "变更申请", "reason": "地址变更"}, situation={"kind": "change"})
+    cases.accept_case(session, principal=city.principal(session, "staffing"), case_id=case_id)
+    [task] = tasks(session, case_id)  # sign: review was skipped, passed as approved
+    who = holder(session, task)
+    offered = cases.return_targets(session, principal=who, task_id=task.id)
+    assert "review" not in {t["node"] for t in offered["targets"]}
+    with pytest.raises(Conflict) as refused:
+        cases.return_task(session, principal=who, task_id=task.id, target="review", reason="请重新审核")
+    assert refused.value.code == "return_target_skipped" and "无需办理" in refused.value.detail

@@ -29,6 +29,7 @@ from xietong.cases.service.tasks import (
     task_facts,
     task_row_of,
 )
+from xietong.catalog import situations
 from xietong.db import fastpath
 from xietong.db.base import utcnow
 from xietong.engine import returns as engine_returns
@@ -83,7 +84,10 @@ def return_targets(session: Session, *, principal: Principal, task_id: int) -> d
     run = op.new_run()
     task = task_row_of(row)
     targets = []
+    skipped = _skipped(row)
     for node_id, name in _passed(session, row["id"], exclude=row["task_node_id"]):
+        if node_id in skipped:  # done once, then the answers changed at 补正: the case no longer goes there
+            continue
         cancels = engine_returns.preview_return(run, task, node_id)
         targets.append({"node": node_id, "name": name, "cancels": _briefs(cancels, but=task_id)})
     everything = engine_returns.open_tasks_below(run, engine_returns.process_scope(run))
@@ -113,6 +117,8 @@ def return_task(
     row = lock_task(session, task_id, principal)
     require(session, principal, "return", row, task_facts(row))
     require_status("complete_task", row)
+    if target != APPLICANT and target in _skipped(row):
+        raise Conflict(code="return_target_skipped", detail="该环节按本办件的办理情形无需办理，不能退回到该环节")
     if target != APPLICANT and target not in {n for n, _ in _passed(session, row["id"], exclude=row["task_node_id"])}:
         raise Conflict(code="bad_return_target", detail="只能退回到本办件已经办理过的环节")
     actor = Actor(principal.kind, principal.id, row["task_acting_for_id"])
@@ -141,6 +147,12 @@ def return_task(
     delta["returned"]["resume_mode"] = resume_mode
     op.finish("case.returned_to_applicant", case_values=values, delta=delta)
     return []
+
+
+def _skipped(row: Any) -> set[str]:
+    """The steps the case's 办理情形 answers skip (the form's ``_situation``; the engine passes them by)."""
+    kept = (row["form"] or {}).get(situations.FORM_KEY)
+    return set(kept.get("skipped", ())) if isinstance(kept, dict) else set()
 
 
 def _passed(session: Session, case_id: int, *, exclude: str) -> list[tuple[str, str]]:
