@@ -9,13 +9,14 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tests.cases.test_returns import holder
 from tests.engine.test_nodes__multi import tasks
 from tests.monitor.conftest import NOW, Build, Quarter, at
 from xietong.cases import service
+from xietong.cases.models import Case
 from xietong.monitor.figures import figures, overview, ranking
 from xietong.monitor.filters import Filters, parse_period
 from xietong.monitor.models import CaseDay, DaysUsedDay, StepDay, SummaryState
@@ -135,3 +136,16 @@ def test_random_operations_then_a_stale_summary(session: Session, quarter: Quart
     with_summary = figures(session, principal=quarter.reform, filters=f, now=NOW).model_dump(exclude={"as_of"})
     clear(session)
     assert figures(session, principal=quarter.reform, filters=f, now=NOW).model_dump(exclude={"as_of"}) == with_summary
+
+
+def test_one_matter_under_two_units_on_the_same_days(session: Session, quarter: Quarter) -> None:
+    """What a 机构改革 leaves behind: a matter's closed cases stay with the unit that handled them while its later
+    (and moved) cases belong to the successor — so one day holds one matter under two handling units."""
+    random_history(session, quarter, random.Random(7), 30, date(2026, 7, 1), 40)
+    moved = session.scalars(select(Case.id).where(Case.local_matter_id == quarter.two_step.id)
+                            .order_by(Case.id)).all()[::2]
+    assert moved
+    session.execute(update(Case).where(Case.id.in_(moved)).values(handling_unit_id=quarter.city.units["finance"].id))
+    compare(session, quarter, date(2026, 9, 30))
+    units = set(session.scalars(select(CaseDay.handling_unit_id).where(CaseDay.local_matter_id == quarter.two_step.id)))
+    assert len(units) == 2  # both units' rows kept apart, not one attributed with the other's cases

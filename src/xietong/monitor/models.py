@@ -37,7 +37,8 @@ class CaseDay(Base):
     """Per local day (or whole month) and local matter: the case figures whose anchor falls in it (closed days).
 
     A submission, an acceptance, a conclusion and a rating never move once made, so a closed day's row stays
-    true; the matter fixes the handling unit and region the row counts for.
+    true. Region and handling unit are part of the key: the cases of one matter on one day need not share them
+    (a 机构改革 moves a matter and its open cases to the successor unit; its closed cases stay).
     """
 
     __tablename__ = "monitor_case_day"
@@ -45,8 +46,8 @@ class CaseDay(Base):
     span: Mapped[str] = mapped_column(String(1), primary_key=True)  # d: the day; m: the month starting on day
     day: Mapped[date] = mapped_column(primary_key=True)
     local_matter_id: Mapped[int] = mapped_column(ForeignKey("local_matter.id"), primary_key=True)
-    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"))
-    handling_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), primary_key=True)
+    handling_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), primary_key=True)
     submitted: Mapped[int] = mapped_column(default=0)
     online: Mapped[int] = mapped_column(default=0)
     mobile: Mapped[int] = mapped_column(default=0)
@@ -79,8 +80,8 @@ class DaysUsedDay(Base):
     day: Mapped[date] = mapped_column(primary_key=True)
     local_matter_id: Mapped[int] = mapped_column(ForeignKey("local_matter.id"), primary_key=True)
     working_days: Mapped[int] = mapped_column(primary_key=True)
-    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"))
-    handling_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), primary_key=True)
+    handling_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), primary_key=True)
     cases: Mapped[int]
 
 
@@ -98,8 +99,8 @@ class StepDay(Base):
     local_matter_id: Mapped[int] = mapped_column(ForeignKey("local_matter.id"), primary_key=True)
     node_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), primary_key=True)
-    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"))
-    handling_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), primary_key=True)
+    handling_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     closed: Mapped[int]
     days_sum: Mapped[int]

@@ -171,16 +171,15 @@ def _batches(rows: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, A
 def _case_days(
     session: Session, start: datetime, end: datetime, zone: ZoneInfo
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Bucket the submissions, acceptances and conclusions of [start, end) by local day and matter."""
-    rows: dict[tuple[date, int], dict[str, Any]] = {}
-    histogram: dict[tuple[date, int, int], int] = defaultdict(int)
-    places: dict[int, tuple[int, int]] = {}
+    """Bucket the submissions, acceptances and conclusions of [start, end) by local day, matter, region and
+    handling unit (one matter's cases of one day may differ in region and unit: after a 机构改革, say)."""
+    rows: dict[tuple[date, int, int, int], dict[str, Any]] = {}
+    histogram: dict[tuple[date, int, int, int, int], int] = defaultdict(int)
 
-    def row(at: datetime, matter: int) -> dict[str, Any]:
-        key = (at.astimezone(zone).date(), matter)
+    def row(at: datetime, matter: int, region: int, unit: int) -> dict[str, Any]:
+        key = (at.astimezone(zone).date(), matter, region, unit)
         found = rows.get(key)
         if found is None:
-            region, unit = places[matter]
             found = rows[key] = {"day": key[0], "local_matter_id": matter, "region_id": region,
                                  "handling_unit_id": unit, **dict.fromkeys(CASE_COUNTS + CASE_SUMS, 0)}
         return found
@@ -189,21 +188,18 @@ def _case_days(
     for m, region, unit, at, channel in session.execute(
         select(*place, Case.submitted_at, Case.channel).where(Case.submitted_at >= start, Case.submitted_at < end)
     ):
-        places[m] = (region, unit)
-        r = row(at, m)
+        r = row(at, m, region, unit)
         r["submitted"] += 1
         r["online"] += channel in ONLINE
         r["mobile"] += channel == "mobile"
     for m, region, unit, at in session.execute(
         select(*place, Case.accepted_at).where(Case.accepted_at >= start, Case.accepted_at < end)
     ):
-        places[m] = (region, unit)
-        row(at, m)["accepted"] += 1
+        row(at, m, region, unit)["accepted"] += 1
     concluded = select(*place, Case.concluded_at, Case.due_at, Case.result, Case.trips, Case.legal_limit_days,
                        Case.working_days_used).where(Case.concluded_at >= start, Case.concluded_at < end)
     for m, region, unit, at, due, result, trips, legal, used in session.execute(concluded):
-        places[m] = (region, unit)
-        r = row(at, m)
+        r = row(at, m, region, unit)
         on_time = due is not None and at <= due
         r["concluded"] += 1
         r["granted"] += result == "granted"
@@ -214,7 +210,7 @@ def _case_days(
         if used is not None:
             r["days_sum"] += used
             r["days_cases"] += 1
-            histogram[(r["day"], m, used)] += 1
+            histogram[(r["day"], m, region, unit, used)] += 1
             if legal > 0:
                 r["timed_days_sum"] += used
                 r["timed_legal_sum"] += legal
@@ -222,27 +218,27 @@ def _case_days(
     ratings = (select(*place, Rating.at, Rating.level).join(Case, Case.id == Rating.case_id)
                .where(Rating.at >= start, Rating.at < end))
     for m, region, unit, at, level in session.execute(ratings):
-        places[m] = (region, unit)
-        r = row(at, m)
+        r = row(at, m, region, unit)
         r["rated"] += 1
         r["satisfied"] += level in GOOD_LEVELS
         r["dissatisfied"] += level in BAD_LEVELS
-    days = [{"day": d, "local_matter_id": m, "working_days": w, "region_id": places[m][0],
-             "handling_unit_id": places[m][1], "cases": n} for (d, m, w), n in histogram.items()]
+    days = [{"day": d, "local_matter_id": m, "working_days": w, "region_id": region, "handling_unit_id": unit,
+             "cases": n} for (d, m, region, unit, w), n in histogram.items()]
     return list(rows.values()), days
 
 
 def _step_days(session: Session, start: datetime, end: datetime, zone: ZoneInfo) -> list[dict[str, Any]]:
-    """Bucket the steps closed by a person in [start, end) by local day, matter, step and holding unit."""
+    """Bucket the steps closed by a person in [start, end) by local day, matter, step, holding unit and the
+    case's region and handling unit."""
     query = (
         select(Case.local_matter_id, Case.region_id, Case.handling_unit_id, Task.node_id, Task.unit_id, Task.name,
                Task.completed_at, Task.due_at, Task.working_days)
         .join(Case, Case.id == Task.case_id)
         .where(Task.state.in_(CLOSED_STEPS), Task.completed_at >= start, Task.completed_at < end)
     )
-    rows: dict[tuple[date, int, str, int], dict[str, Any]] = {}
+    rows: dict[tuple[date, int, str, int, int, int], dict[str, Any]] = {}
     for m, region, unit, node, holder, name, at, due, days in session.execute(query):
-        key = (at.astimezone(zone).date(), m, node, holder)
+        key = (at.astimezone(zone).date(), m, node, holder, region, unit)
         r = rows.get(key)
         if r is None:
             r = rows[key] = {"day": key[0], "local_matter_id": m, "node_id": node, "unit_id": holder,
