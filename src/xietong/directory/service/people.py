@@ -87,20 +87,36 @@ def replace_memberships(session: Session, *, person_id: int, memberships: Sequen
 
 
 def set_post_holders(session: Session, *, unit_id: int, post_code: str, person_ids: Sequence[int]) -> list[Person]:
-    """Make exactly these members of the unit hold its post (e.g. 分管领导): the others' holding of it ends."""
+    """Make exactly these members of the unit hold its post (e.g. 分管领导): the others' holding of it ends.
+
+    A person has one membership row per (unit, post) they hold there. Ending a holding never takes the person
+    out of the unit: the post row goes only when another membership in the unit remains, otherwise its post is
+    cleared. A new holder's post-less row takes the post; failing that a row is added.
+    """
     post = ensure_post(session, unit_id=unit_id, code=post_code)
-    members = {row.person_id: row for row in session.scalars(select(Membership).where(Membership.unit_id == unit_id))}
-    strangers = [pid for pid in person_ids if pid not in members]
+    rows: dict[int, list[Membership]] = defaultdict(list)
+    query = select(Membership).where(Membership.unit_id == unit_id).order_by(Membership.id)
+    for row in session.scalars(query):
+        rows[row.person_id].append(row)
+    strangers = [pid for pid in person_ids if pid not in rows]
     if strangers:
         raise refused("holder_not_member", f"只能从本单位人员中选择{post.name}", "leaders")
     wanted = set(person_ids)
-    holding = {row.person_id: row for row in members.values() if row.post_id == post.id}
-    for person_id, row in holding.items():
-        if person_id not in wanted:
-            session.delete(row)
-    session.flush()
-    for person_id in wanted - holding.keys():
-        add_membership(session, person_id=person_id, data=MembershipIn(unit_id=unit_id, post_code=post.code))
+    for person_id, mine in rows.items():
+        holding = next((row for row in mine if row.post_id == post.id), None)
+        if holding is not None and person_id not in wanted:
+            if len(mine) > 1:
+                session.delete(holding)
+                if holding.is_primary:
+                    next(row for row in mine if row is not holding).is_primary = True
+            else:
+                holding.post_id = None
+        elif holding is None and person_id in wanted:
+            plain = next((row for row in mine if row.post_id is None), None)
+            if plain is not None:
+                plain.post_id = post.id
+            else:
+                session.add(Membership(person_id=person_id, unit_id=unit_id, post_id=post.id, is_primary=False))
     session.flush()
     return holders_of_post(session, unit_id=unit_id, post_code=post.code)
 
