@@ -484,6 +484,35 @@ def test_leaders_with_several_memberships_keep_them_and_the_only_one_is_never_lo
         p.id for p in directory.people_in_unit(session, unit_id=unit.id, post_code="reviewer")}
 
 
+def test_ending_a_post_holding_never_takes_the_holder_out_of_the_unit(session: Session,
+                                                                     tree: dict[str, Unit]) -> None:
+    unit = tree["fin"]
+    leader = directory.LEADER_IN_CHARGE
+    only = add_person(session, "LH1", MembershipIn(unit_id=unit.id, post_code=leader))
+    both = add_person(session, "LH2", MembershipIn(unit_id=unit.id, post_code=directory.CLERK),
+                      MembershipIn(unit_id=unit.id, post_code=leader))
+    plain = add_person(session, "LH3", MembershipIn(unit_id=unit.id),
+                       MembershipIn(unit_id=unit.id, post_code=directory.CLERK))
+
+    def posts_of(person_id: int) -> list[str]:
+        memberships = directory.person_out(session, person_id=person_id).memberships
+        assert all(m.unit_id == unit.id for m in memberships)
+        return sorted((m.post_code or "") for m in memberships)
+
+    directory.set_post_holders(session, unit_id=unit.id, post_code=leader, person_ids=[plain])
+    assert [p.id for p in directory.leader_of(session, unit_id=unit.id)] == [plain]
+    assert {p.id for p in directory.people_in_unit(session, unit_id=unit.id)} == {only, both, plain}
+    assert posts_of(only) == [""]
+    assert posts_of(both) == [directory.CLERK]
+    assert posts_of(plain) == sorted([leader, directory.CLERK])  # the post-less row took the post: no extra row
+    directory.set_post_holders(session, unit_id=unit.id, post_code=leader, person_ids=[plain, both])
+    directory.set_post_holders(session, unit_id=unit.id, post_code=leader, person_ids=[plain, both])
+    assert posts_of(both) == sorted([leader, directory.CLERK])
+    assert {p.id for p in directory.leader_of(session, unit_id=unit.id)} == {plain, both}
+    primaries = [m for m in directory.person_out(session, person_id=both).memberships if m.is_primary]
+    assert len(primaries) == 1
+
+
 def test_unit_paths_name_every_ancestor(session: Session, tree: dict[str, Unit]) -> None:
     paths = directory.unit_paths(session, units=[tree["group"], tree["hr"]])
     assert paths == {tree["group"].id: "测试市财政局 › 预算科 › 预算一组", tree["hr"].id: "测试市人力资源和社会保障局"}

@@ -30,7 +30,7 @@ def test_grants_go_through_the_security_admin_and_are_audited(api: Api, security
     granted = security.post(f"/api/v1/accounts/{target.id}/roles", json={"role": "supervisor", "scope_kind": "all"})
     assert granted.status_code == 201, granted.text
     assert granted.json()["role"] == "supervisor" and granted.json()["scope_label"] == "全部"
-    listed = security.get("/api/v1/accounts", params={"role": "supervisor"}).json()
+    listed = security.get("/api/v1/accounts", params={"role": "supervisor"}).json()["items"]
     assert target.id in {a["person_id"] for a in listed}
     assert security.delete(f"/api/v1/accounts/{target.id}/roles/supervisor").status_code == 204
     trail = api.login(api.auditor).get("/api/v1/audit", params={"action": "accounts.", "limit": 200}).json()["items"]

@@ -6,7 +6,11 @@ import io
 
 from openpyxl import Workbook, load_workbook
 
-from tests.web.conftest import Api
+from tests.web.conftest import PASSWORD, Api
+from xietong.db.session import unit_of_work
+from xietong.directory.models import Person
+from xietong.security.models import Credential, RoleGrant
+from xietong.security.passwords import hash_password
 
 
 def _sheet(header: list[str], rows: list[list[object]]) -> bytes:
@@ -95,3 +99,43 @@ def test_xlsx_export_downloads_and_a_bad_import_writes_nothing(api: Api) -> None
     for outsider in (api.login("office.clerk.1"), api.login(api.admin)):  # imports span regions: "all" scope only
         files = {"file": ("u.xlsx", data, "application/zip")}
         assert outsider.post("/api/v1/directory/import/units", files=files).status_code == 403
+
+
+def _subtree_admin(api: Api, unit_key: str) -> Person:
+    """A system administrator over one unit's subtree, with a password."""
+    with unit_of_work(api.app.state.engine) as session:
+        unit = api.city.units[unit_key]
+        person = Person(employee_code=f"E-sub-{unit.id}", username=f"sub_admin_{unit.id}", name="科室管理员")
+        session.add(person)
+        session.flush()
+        session.add(RoleGrant(person_id=person.id, role="system_admin", scope_kind="unit_subtree",
+                              scope_unit_id=unit.id))
+        session.add(Credential(person_id=person.id, password_hash=hash_password(PASSWORD), must_change=False))
+        session.expunge(person)
+        return person
+
+
+def test_an_administrator_of_some_of_a_persons_units_edits_only_those(api: Api) -> None:
+    finance, office = api.city.units["finance"], api.city.units["office"]
+    root = api.login(api.root)
+    body = {"employee_code": f"E-two-{finance.id}", "username": f"two_{finance.id}", "name": "两处任职",
+            "memberships": [{"unit_id": office.id, "post_code": "clerk", "is_primary": True},
+                            {"unit_id": finance.id}]}
+    person = root.post("/api/v1/directory/people", json=body).json()
+    scoped = api.login(_subtree_admin(api, "finance"))
+    path = f"/api/v1/directory/people/{person['id']}"
+
+    saved = scoped.put(f"{path}/memberships", json=[{"unit_id": finance.id, "post_code": "section_chief"}])
+    assert saved.status_code == 200, saved.text
+    kept = {(m["unit_id"], m["post_code"], m["is_primary"]) for m in saved.json()["memberships"]}
+    assert kept == {(office.id, "clerk", True), (finance.id, "section_chief", False)}  # office's row untouched
+    assert scoped.put(f"{path}/memberships", json=[{"unit_id": office.id}]).status_code == 403
+    assert scoped.patch(path, json={"phone": "13900000000"}).status_code == 200
+    for change in ({"name": "改名"}, {"username": "renamed_two"}, {"active": False}):
+        refused = scoped.patch(path, json=change)
+        assert refused.status_code == 403 and refused.json()["code"] == "person_beyond_scope", change
+        assert "不管理" in refused.json()["detail"]
+    assert scoped.patch(path, json={"name": "两处任职"}).status_code == 200  # unchanged: no rename
+    assert root.patch(path, json={"name": "改名"}).json()["name"] == "改名"
+    cleared = scoped.put(f"{path}/memberships", json=[])
+    assert [(m["unit_id"], m["is_primary"]) for m in cleared.json()["memberships"]] == [(office.id, True)]

@@ -15,10 +15,12 @@ from fastapi.testclient import TestClient
 from openpyxl import Workbook
 from sqlalchemy import delete, select
 
-from tests.web.conftest import Api
+from tests.web.conftest import PASSWORD, Api
 from tests.web.page_client import page_login
 from xietong.db.session import read_only, unit_of_work
 from xietong.directory.models import Membership, Person
+from xietong.security.models import Credential, RoleGrant
+from xietong.security.passwords import hash_password
 from xietong.system.calendar import forget_calendars
 from xietong.system.models import WorkdayOverride
 
@@ -236,3 +238,34 @@ def test_system_settings_are_shown_read_only(api: Api) -> None:
     text = page.text
     assert "口令最短长度" in text and "XIETONG_SESSION_IDLE_MINUTES" in text and "运行检查" in text
     assert "<input" not in text.split('id="main"')[1]  # nothing to change here
+
+
+def test_a_person_page_shows_the_memberships_beyond_the_administrator_read_only_and_keeps_them(api: Api) -> None:
+    finance, office = api.city.units["finance"], api.city.units["office"]
+    with unit_of_work(api.app.state.engine) as session:
+        person = Person(employee_code=f"E-pg2-{finance.id}", username=f"pg_two_{finance.id}", name="页面两处")
+        admin = Person(employee_code=f"E-pgadm-{finance.id}", username=f"pg_sub_{finance.id}", name="财政管理员")
+        session.add_all([person, admin])
+        session.flush()
+        session.add_all([Membership(person_id=person.id, unit_id=office.id, is_primary=True),
+                         Membership(person_id=person.id, unit_id=finance.id, is_primary=False),
+                         RoleGrant(person_id=admin.id, role="system_admin", scope_kind="unit_subtree",
+                                   scope_unit_id=finance.id),
+                         Credential(person_id=admin.id, password_hash=hash_password(PASSWORD), must_change=False)])
+        session.flush()
+        person_id = person.id
+        session.expunge(admin)
+    scoped = page_login(api, admin, htmx=False)
+    page = scoped.get(f"/admin/directory/people/{person_id}").text
+    fixed = page[page.index('class="membership-fixed"'):page.index('class="membership-row"')]
+    assert office.name in fixed and "主任职" in fixed and finance.name not in fixed
+    token = CSRF.search(page).group(1)  # type: ignore[union-attr]
+    form = {"csrf_token": token, "username": f"pg_two_{finance.id}", "name": "页面两处", "active": "on",
+            "rows": "1", "m-0-unit": str(finance.id), "m-0-post": "clerk"}
+    assert scoped.post(f"/admin/directory/people/{person_id}", data=form, follow_redirects=False).status_code == 303
+    with read_only(api.app.state.engine) as session:
+        rows = session.scalars(select(Membership).where(Membership.person_id == person_id)).all()
+        assert {(m.unit_id, m.post_id is not None, m.is_primary) for m in rows} == {(office.id, False, True),
+                                                                                  (finance.id, True, False)}
+    renamed = scoped.post(f"/admin/directory/people/{person_id}", data={**form, "name": "改名"})
+    assert renamed.status_code == 403 and "不管理" in renamed.text

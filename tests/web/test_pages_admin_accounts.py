@@ -19,7 +19,7 @@ from tests.web.conftest import PASSWORD, Api
 from tests.web.page_client import page_login
 from xietong.db.base import utcnow
 from xietong.db.session import read_only, unit_of_work
-from xietong.directory.models import Membership, Person
+from xietong.directory.models import Membership, Person, Unit
 from xietong.security.models import AuditRecord, Credential, RoleGrant, WebSession
 from xietong.security.passwords import hash_password
 
@@ -229,3 +229,48 @@ def test_account_forms_need_the_csrf_token(api: Api, people: People) -> None:
     for action, data in (("roles", {"role": "supervisor", "scope_kind": "all"}), ("unlock", {}), ("password", {})):
         assert security.post(f"{path}/{action}", data=data).status_code == 403, action
     assert _grants(api, people.target.id) == set()
+
+
+def test_the_account_list_keeps_to_the_administrators_scope_takes_subtrees_and_pages(api: Api,
+                                                                                     people: People) -> None:
+    finance = api.city.units["finance"]
+    with unit_of_work(api.app.state.engine) as session:
+        child = Unit(code=f"{finance.code}.sub", name="预算分科", region_id=finance.region_id, parent_id=finance.id)
+        session.add(child)
+        session.flush()
+        child.path = f"{finance.path}{child.id}/"
+        below = Person(employee_code=f"E-below-{child.id}", username=f"below_{child.id}", name="下级科室人员")
+        scoped = Person(employee_code=f"E-secu-{child.id}", username=f"secu_{child.id}", name="科室安全管理员")
+        session.add_all([below, scoped])
+        session.flush()
+        session.add_all([Membership(person_id=below.id, unit_id=child.id),
+                         RoleGrant(person_id=scoped.id, role="security_admin", scope_kind="unit_subtree",
+                                   scope_unit_id=finance.id),
+                         Credential(person_id=scoped.id, password_hash=hash_password(PASSWORD), must_change=False)])
+        session.flush()
+        session.expunge_all()
+    everyone = page_login(api, people.security, htmx=False)
+    by_unit = _table(everyone.get("/admin/accounts", params={"unit-unit": str(finance.id)}).text)
+    assert below.username in by_unit and people.target.username in by_unit  # the subtree, not only direct members
+
+    other = api.other.person("finance", "clerk")
+    regional = _table(page_login(api, people.regional, htmx=False).get("/admin/accounts").text)
+    assert api.city.person("office", "clerk").username in regional and other.username not in regional
+    assert other.username in _table(everyone.get("/admin/accounts", params={"q": other.username}).text)
+
+    client = api.login(scoped)
+    seen: list[int] = []
+    cursor = None
+    while True:
+        params: dict[str, object] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/api/v1/accounts", params=params).json()
+        assert len(page["items"]) <= 2
+        seen += [a["person_id"] for a in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    whole = {a["person_id"] for a in client.get("/api/v1/accounts", params={"limit": 200}).json()["items"]}
+    assert len(seen) == len(set(seen)) and set(seen) == whole
+    assert {below.id, people.target.id} <= whole  # finance and the unit below it
+    assert api.city.person("office", "clerk").id not in whole and scoped.id not in whole  # no membership in scope
+    assert client.get("/api/v1/accounts", params={"cursor": "坏"}).status_code == 422

@@ -19,15 +19,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, delete, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from xietong.db.base import utcnow
 from xietong.directory.models import Membership, Person, Region, Unit
 from xietong.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from xietong.pagination import DEFAULT_LIMIT, check_limit, decode_cursor, encode_cursor
 from xietong.security.models import ApiToken, AuditRecord, Credential, RoleGrant, SecondFactor, WebSession
 from xietong.security.passwords import configured_rule, password_problems, set_password
-from xietong.security.permissions import may_administer, may_administer_person
+from xietong.security.permissions import ADMIN_ROLES, may_administer, may_administer_person
 from xietong.security.principal import Principal
 
 #: Roles (角色) and their Chinese names; a role is granted with a scope, unlike a post (岗位).
@@ -188,14 +189,20 @@ def initial_password(username: str = "") -> str:
 def accounts(
     session: Session, *, unit_id: int | None = None, role: str | None = None, locked: bool | None = None,
     keyword: str = "", now: datetime | None = None, limit: int | None = None, person_id: int | None = None,
+    viewer: Principal | None = None, after_key: tuple[str, int] | None = None,
 ) -> list[Account]:
-    """People with their units, role grants and log-in state, by user name: of one unit, holding one role,
-    locked out (or not) now, matching a keyword (user name, name or employee code)."""
+    """People with their units, role grants and log-in state, by user name: in one unit's subtree, holding one
+    role, locked out (or not) now, matching a keyword (user name, name or employee code); with ``viewer``, only
+    the people in that security administrator's scope; with ``after_key``, those after (user name, id)."""
     query = select(Person, Credential).outerjoin(Credential, Credential.person_id == Person.id)
     if person_id is not None:
         query = query.where(Person.id == person_id)
     if unit_id is not None:
-        query = query.where(Person.id.in_(select(Membership.person_id).where(Membership.unit_id == unit_id)))
+        unit = session.get(Unit, unit_id)
+        subtree = select(Unit.id).where(Unit.path.startswith(unit.path, autoescape=True) if unit else false())
+        query = query.where(Person.id.in_(select(Membership.person_id).where(Membership.unit_id.in_(subtree))))
+    if viewer is not None and (scoped := _scope_of(viewer)) is not None:
+        query = query.where(scoped)
     if role is not None:
         query = query.where(Person.id.in_(select(RoleGrant.person_id).where(RoleGrant.role == role)))
     if locked is not None:
@@ -205,9 +212,12 @@ def accounts(
         word = keyword.strip()
         query = query.where(or_(*(c.contains(word, autoescape=True)
                                   for c in (Person.username, Person.name, Person.employee_code))))
+    if after_key is not None:
+        query = query.where(or_(Person.username > after_key[0],
+                                and_(Person.username == after_key[0], Person.id > after_key[1])))
     if limit is not None:
         query = query.limit(limit)
-    rows = session.execute(query.order_by(Person.username)).all()
+    rows = session.execute(query.order_by(Person.username, Person.id)).all()
     ids = [person.id for person, _ in rows]
     units = _units_of(session, ids)
     grants = _grants_of(session, ids)
@@ -235,10 +245,39 @@ def accounts(
     ]
 
 
+def accounts_page(session: Session, *, viewer: Principal, cursor: str | None = None, limit: int = DEFAULT_LIMIT,
+                  **filters: Any) -> tuple[list[Account], str | None]:
+    """One keyset page of ``accounts`` in ``viewer``'s scope (by user name, id) and the next page's cursor."""
+    check_limit(limit)
+    after_key = cast(tuple[str, int], decode_cursor(cursor, (str, int))) if cursor else None
+    rows = accounts(session, viewer=viewer, after_key=after_key, limit=limit + 1, **filters)
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor((rows[-1].username, rows[-1].person_id))
+
+
 def account(session: Session, *, person_id: int) -> Account:
     """One person's account (NotFound for an unknown id)."""
     _require_person(session, person_id)
     return accounts(session, person_id=person_id)[0]
+
+
+def _scope_of(viewer: Principal) -> ColumnElement[bool] | None:
+    """Who a security administrator's grants cover (a membership in a covered unit); None for everyone."""
+    if viewer.kind == "system":
+        return None
+    grants = [grant for grant in viewer.grants if grant.role in ADMIN_ROLES["accounts"]]
+    if any(grant.scope_kind == "all" for grant in grants):
+        return None
+    covered = [Unit.region_id == grant.region_id for grant in grants
+               if grant.scope_kind == "region" and grant.region_id is not None]
+    covered += [Unit.path.startswith(grant.unit_path, autoescape=True) for grant in grants
+                if grant.scope_kind == "unit_subtree" and grant.unit_path]
+    if not covered:
+        return false()
+    members = select(Membership.person_id).join(Unit, Unit.id == Membership.unit_id).where(or_(*covered))
+    return Person.id.in_(members)
 
 
 def _last_logins(session: Session, ids: list[int]) -> dict[int, datetime]:

@@ -5,10 +5,12 @@ Every operation takes the session first and the rest by keyword, flushes and nev
 
 from xietong.directory.service.delegation import cancel_delegation, delegate_of, delegations_of, set_delegation
 from xietong.directory.service.people import (
+    Covers,
     add_membership,
     create_person,
     holders_of_post,
     leader_of,
+    merge_memberships,
     people_in_unit,
     people_out,
     person_by_employee_code,
@@ -60,6 +62,7 @@ __all__ = [
     "LEADER_IN_CHARGE",
     "SECTION_CHIEF",
     "STANDARD_POSTS",
+    "Covers",
     "PersonHit",
     "add_membership",
     "cancel_delegation",
@@ -74,6 +77,7 @@ __all__ = [
     "find_units",
     "holders_of_post",
     "leader_of",
+    "merge_memberships",
     "people_in_unit",
     "people_out",
     "person_by_employee_code",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,9 +13,10 @@ from xietong.directory.models import Membership, Person, Post, Unit
 from xietong.directory.schemas import MembershipIn, MembershipOut, PersonIn, PersonOut, PersonUpdate
 from xietong.directory.service.posts import LEADER_IN_CHARGE, ensure_post
 from xietong.directory.service.units import unit_by_code
-from xietong.errors import Conflict
+from xietong.errors import Conflict, Forbidden
 
 MembershipKey = tuple[int, int | None]  # (unit id, post id)
+Covers = Callable[[Unit], bool]  # whether the acting administrator covers a unit
 
 
 def create_person(session: Session, *, data: PersonIn) -> Person:
@@ -31,10 +32,23 @@ def create_person(session: Session, *, data: PersonIn) -> Person:
     return person
 
 
-def update_person(session: Session, *, person_id: int, data: PersonUpdate) -> Person:
-    """Change a person's username, name, phone or active flag (only the fields given)."""
+def update_person(session: Session, *, person_id: int, data: PersonUpdate, covers: Covers | None = None) -> Person:
+    """Change a person's username, name, phone or active flag (only the fields given).
+
+    With ``covers``, renaming or (de)activating needs an administrator covering every unit the person is in:
+    one covering only some of them could otherwise rename or lock out someone of another unit.
+    """
     person = require_person(session, person_id=person_id)
     given = data.model_fields_set
+    identity = ((data.username is not None and data.username != person.username)
+                or (data.name is not None and data.name != person.name)
+                or (data.active is not None and data.active != person.active))
+    if covers is not None and identity:
+        outside = [unit for unit in _active_units(session, person.id) if not covers(unit)]
+        if outside:
+            raise Forbidden(code="person_beyond_scope",
+                            detail=f"{person.name}还在您不管理的单位“{outside[0].name}”任职，只能由覆盖其全部单位的管理员"
+                                   "修改姓名、用户名或停用")
     if data.username is not None and data.username != person.username:
         _check_username_free(session, data.username, owner_id=person.id)
         person.username = data.username
@@ -86,33 +100,58 @@ def replace_memberships(session: Session, *, person_id: int, memberships: Sequen
     return _apply_memberships(session, person_id, _wanted(session, memberships))
 
 
+def merge_memberships(session: Session, *, person_id: int, memberships: Sequence[MembershipIn],
+                      covers: Covers) -> list[Membership]:
+    """Make the person's memberships in the units ``covers`` accepts exactly these; the others stay untouched.
+
+    An administrator covering only some of a person's units edits those only; a primary membership in a unit
+    they do not cover stays primary. Every unit asked for must be covered.
+    """
+    require_person(session, person_id=person_id)
+    wanted = _wanted(session, memberships)
+    for unit_id, _ in wanted:
+        unit = session.get(Unit, unit_id)
+        if unit is not None and not covers(unit):
+            raise Forbidden(code="not_directory_admin", detail=f"您不能在单位 {unit.name} 安排任职")
+    kept: dict[MembershipKey, bool] = {}
+    query = select(Membership, Unit).join(Unit, Unit.id == Membership.unit_id).where(Membership.person_id == person_id)
+    for row, unit in session.execute(query.order_by(Membership.id)):
+        if unit.active and not covers(unit):
+            kept[_key(row)] = row.is_primary
+    return _apply_memberships(session, person_id, {**kept, **wanted})  # a kept primary comes first and wins
+
+
 def set_post_holders(session: Session, *, unit_id: int, post_code: str, person_ids: Sequence[int]) -> list[Person]:
     """Make exactly these members of the unit hold its post (e.g. 分管领导): the others' holding of it ends.
 
-    A person may have several memberships in one unit (one per post, or a plain one). Ending the holding never
-    ends the membership: the post's row goes when the person keeps another row in the unit, otherwise it stays
-    as a plain membership. A new holder's plain membership takes the post, or a row is added for it."""
+    A person has one membership row per (unit, post) they hold there. Ending a holding never takes the person
+    out of the unit: the post row goes only when another membership in the unit remains, otherwise its post is
+    cleared. A new holder's post-less row takes the post; failing that a row is added.
+    """
     post = ensure_post(session, unit_id=unit_id, code=post_code)
-    rows = list(session.scalars(select(Membership).where(Membership.unit_id == unit_id).order_by(Membership.id)))
-    members = {row.person_id for row in rows}
-    if any(pid not in members for pid in person_ids):
+    rows: dict[int, list[Membership]] = defaultdict(list)
+    query = select(Membership).where(Membership.unit_id == unit_id).order_by(Membership.id)
+    for row in session.scalars(query):
+        rows[row.person_id].append(row)
+    strangers = [pid for pid in person_ids if pid not in rows]
+    if strangers:
         raise refused("holder_not_member", f"只能从本单位人员中选择{post.name}", "leaders")
     wanted = set(person_ids)
-    holding = {row.person_id for row in rows if row.post_id == post.id}
-    for row in rows:
-        if row.post_id != post.id or row.person_id in wanted:
-            continue
-        if any(other.person_id == row.person_id and other is not row for other in rows):
-            session.delete(row)  # they keep their other membership(s) here
-        else:
-            row.post_id = None  # still a member of the unit, no longer holding the post
-    session.flush()
-    for person_id in sorted(wanted - holding):
-        plain = next((row for row in rows if row.person_id == person_id and row.post_id is None), None)
-        if plain is not None:
-            plain.post_id = post.id
-        else:
-            add_membership(session, person_id=person_id, data=MembershipIn(unit_id=unit_id, post_code=post.code))
+    for person_id, mine in rows.items():
+        holding = next((row for row in mine if row.post_id == post.id), None)
+        if holding is not None and person_id not in wanted:
+            if len(mine) > 1:
+                session.delete(holding)
+                if holding.is_primary:
+                    next(row for row in mine if row is not holding).is_primary = True
+            else:
+                holding.post_id = None
+        elif holding is None and person_id in wanted:
+            plain = next((row for row in mine if row.post_id is None), None)
+            if plain is not None:
+                plain.post_id = post.id
+            else:
+                session.add(Membership(person_id=person_id, unit_id=unit_id, post_id=post.id, is_primary=False))
     session.flush()
     return holders_of_post(session, unit_id=unit_id, post_code=post.code)
 
@@ -205,6 +244,11 @@ def _resolve(session: Session, data: MembershipIn) -> tuple[Unit, Post | None]:
 
 def _memberships(session: Session, person_id: int) -> list[Membership]:
     return list(session.scalars(select(Membership).where(Membership.person_id == person_id).order_by(Membership.id)))
+
+
+def _active_units(session: Session, person_id: int) -> list[Unit]:
+    query = select(Unit).join(Membership, Membership.unit_id == Unit.id).where(Membership.person_id == person_id)
+    return list(session.scalars(query.where(Unit.active.is_(True)).distinct().order_by(Unit.id)))
 
 
 def _key(membership: Membership) -> MembershipKey:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from xietong.errors import Forbidden
+from xietong.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from xietong.security import accounts
 from xietong.security.accounts import ScopeRef
 from xietong.security.principal import Principal
@@ -61,11 +62,16 @@ def _account_out(account: accounts.Account) -> AccountOut:
 
 @router.get("", summary="账号列表（安全管理员）")
 def list_accounts(
-    request: Request, principal: CurrentPrincipal, unit_id: int | None = None, role: str | None = None
-) -> list[AccountOut]:
+    request: Request, principal: CurrentPrincipal, unit_id: int | None = None, role: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Page[AccountOut]:
+    """The accounts in this security administrator's scope; ``unit_id`` takes the unit's whole subtree."""
     _require_security_admin(principal)
     with reading(request) as session:
-        return [_account_out(a) for a in accounts.accounts(session, unit_id=unit_id, role=role)]
+        rows, next_cursor = accounts.accounts_page(session, viewer=principal, cursor=cursor, limit=limit,
+                                                   unit_id=unit_id, role=role)
+        return Page[AccountOut](items=[_account_out(a) for a in rows], next_cursor=next_cursor)
 
 
 @router.post("/{person_id}/roles", status_code=201, summary="授予角色（三员分立：不能授予自己，一人只任三员之一）")
@@ -76,7 +82,7 @@ def grant(person_id: int, body: GrantIn, request: Request, principal: CurrentPri
         made = accounts.grant_role(session, person_id=person_id, role=body.role, scope=scope, granted_by=principal)
         audit(session, request, principal, "accounts.role_granted", target_kind="person", target_id=person_id,
               role=body.role, scope_kind=body.scope_kind, unit_id=body.unit_id, region_id=body.region_id)
-        (row,) = [g for g in accounts.accounts(session, role=body.role) if g.person_id == person_id]
+        row = accounts.account(session, person_id=person_id)
         (out,) = [GrantOut(**vars(g)) for g in row.grants if g.id == made.id]
     return out
 

@@ -57,6 +57,10 @@ def _require_person_admin(session: Session, principal: Principal, person_id: int
         _require_admin(principal)
 
 
+def _covers(principal: Principal) -> directory.Covers:
+    return lambda unit: may_administer(principal, "directory", region_id=unit.region_id, unit_path=unit.path)
+
+
 def _target_unit_admin(session: Session, principal: Principal, region_code: str, parent_id: int | None) -> None:
     if parent_id is not None:
         _require_unit_admin(session, principal, parent_id)
@@ -208,19 +212,19 @@ def create_person(body: PersonIn, request: Request, principal: CurrentPrincipal)
 def update_person(person_id: int, body: PersonUpdate, request: Request, principal: CurrentPrincipal) -> PersonOut:
     with writing(request) as session:
         _require_person_admin(session, principal, person_id)
-        directory.update_person(session, person_id=person_id, data=body)
+        directory.update_person(session, person_id=person_id, data=body, covers=_covers(principal))
         audit(session, request, principal, "directory.person_updated", target_kind="person", target_id=person_id,
               changes=body.model_dump(exclude_unset=True))
         return directory.person_out(session, person_id=person_id)
 
 
-@router.put("/people/{person_id}/memberships", summary="重设人员的任职（单位与岗位）")
+@router.put("/people/{person_id}/memberships", summary="重设人员在本人管理单位内的任职（其他单位的任职保持不变）")
 def replace_memberships(
     person_id: int, body: list[MembershipIn], request: Request, principal: CurrentPrincipal
 ) -> PersonOut:
     with writing(request) as session:
         _require_person_admin(session, principal, person_id)
-        directory.replace_memberships(session, person_id=person_id, memberships=body)
+        directory.merge_memberships(session, person_id=person_id, memberships=body, covers=_covers(principal))
         audit(session, request, principal, "directory.memberships_replaced", target_kind="person",
               target_id=person_id, memberships=[m.model_dump() for m in body])
         return directory.person_out(session, person_id=person_id)

@@ -27,7 +27,7 @@ from xietong.web.pages.forms import with_posted_form
 from xietong.web.pages.rendering import render
 
 router = APIRouter()
-LIST_LIMIT = 200
+LIST_LIMIT = 50
 SCOPES = {"unit_subtree": "单位及下级", "region": "行政区划", "all": "全市（全部范围）"}
 DONE = {"granted": "已授予角色", "revoked": "已撤销授权", "unlocked": "已解除锁定"}
 STATUS = {"invalid": 422, "conflict": 409, "not_found": 404, "forbidden": 403}
@@ -45,7 +45,8 @@ def _int(value: Any) -> int | None:
 @router.get("/admin/accounts", include_in_schema=False)
 def account_list(request: Request, principal: PagePrincipal, q: Annotated[str, Query(max_length=50)] = "",
                  role: Annotated[str, Query(max_length=30)] = "",
-                 locked: Annotated[str, Query(max_length=5)] = "") -> Response:
+                 locked: Annotated[str, Query(max_length=5)] = "",
+                 cursor: Annotated[str | None, Query(max_length=500)] = None) -> Response:
     require_security_admin(principal)
     params = request.query_params
     unit_id = _int(params.get("unit-unit"))
@@ -53,14 +54,15 @@ def account_list(request: Request, principal: PagePrincipal, q: Annotated[str, Q
     now = utcnow()
     with reading(request) as session:
         chosen = unit_choice(session, unit_id)
-        rows = accounts.accounts(session, unit_id=unit_id, role=role if role in ROLES else None,
-                                 locked={"yes": True, "no": False}.get(locked), keyword=q, now=now,
-                                 limit=LIST_LIMIT + 1)
+        rows, next_cursor = accounts.accounts_page(
+            session, viewer=principal, cursor=cursor, limit=LIST_LIMIT, unit_id=unit_id,
+            role=role if role in ROLES else None, locked={"yes": True, "no": False}.get(locked), keyword=q, now=now)
         choices = unit_choices(session, principal, "accounts", keyword=unit_q, region_id=unit_region, chosen=chosen)
         regions = regions_of(session)
-    context = {"rows": rows[:LIST_LIMIT], "more": len(rows) > LIST_LIMIT, "q": q, "role": role, "locked": locked,
+    next_url = f"/admin/accounts?{request.url.include_query_params(cursor=next_cursor).query}" if next_cursor else None
+    context = {"rows": rows, "next_url": next_url, "paged": bool(cursor), "q": q, "role": role, "locked": locked,
                "roles": ROLES, "unit_id": unit_id, "unit_q": unit_q, "unit_region": unit_region,
-               "choices": choices, "regions": regions, "now": now, "limit": LIST_LIMIT}
+               "choices": choices, "regions": regions, "now": now}
     return render(request, "admin/accounts.html", context)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from xietong.directory import service as directory
-from xietong.directory.schemas import MembershipIn, PersonIn, PersonUpdate, field_problems
+from xietong.directory.schemas import MembershipIn, MembershipOut, PersonIn, PersonUpdate, field_problems
 from xietong.errors import DomainError, FieldProblem, Forbidden
 from xietong.security.permissions import may_administer, may_administer_unit
 from xietong.security.principal import Principal
@@ -93,6 +93,11 @@ def _form(request: Request, principal: Principal, *, person: dict[str, Any], row
         key = problem.field if problem.field in PERSON_FIELDS else "memberships"
         by_field.setdefault(key, []).append(problem.message)
     with reading(request) as session:
+        fixed = []
+        if person.get("id") is not None:  # memberships in units this administrator does not cover: read-only
+            memberships = directory.person_out(session, person_id=person["id"]).memberships
+            covered = _covered_units(session, principal, memberships)
+            fixed = [m for m in memberships if m.unit_active and m.unit_id not in covered]
         views = []
         for index, row in enumerate(rows):
             chosen = unit_choice(session, row.unit_id)
@@ -102,7 +107,7 @@ def _form(request: Request, principal: Principal, *, person: dict[str, Any], row
                           "posts": post_options(session, row.unit_id)})
         regions = regions_of(session)
     context = {"person": person, "rows": views, "unit_id": unit_id, "by_field": by_field, "detail": detail,
-               "labels": PERSON_FIELDS, "regions": regions,
+               "labels": PERSON_FIELDS, "regions": regions, "fixed": fixed,
                "row_errors": any(row.errors for row in rows)}
     return render(request, "admin/person.html", context, status_code=status)
 
@@ -122,8 +127,9 @@ def edit_person(person_id: int, request: Request, principal: PagePrincipal, unit
     require_area(principal, "directory")
     with reading(request) as session:
         person = require_person(session, principal, person_id)
+        covered = _covered_units(session, principal, person.memberships)
     rows = [Row(unit_id=m.unit_id, post_code=m.post_code or "", is_primary=m.is_primary)
-            for m in person.memberships if m.unit_active]
+            for m in person.memberships if m.unit_active and m.unit_id in covered]
     return _form(request, principal, person=person.model_dump(), rows=[*rows, Row()], unit_id=unit)
 
 
@@ -179,8 +185,9 @@ def _write(session: Session, request: Request, principal: Principal, person_id: 
     require_person(session, principal, person_id)
     update = PersonUpdate(username=values["username"], name=values["name"], phone=values["phone"] or None,
                           active=active)
-    directory.update_person(session, person_id=person_id, data=update)
-    directory.replace_memberships(session, person_id=person_id, memberships=memberships)
+    covers = _covers(principal)
+    directory.update_person(session, person_id=person_id, data=update, covers=covers)
+    directory.merge_memberships(session, person_id=person_id, memberships=memberships, covers=covers)
     audit(session, request, principal, "directory.person_updated", target_kind="person", target_id=person_id,
           changes=update.model_dump(exclude_unset=True), memberships=[m.model_dump() for m in memberships])
     return person_id
@@ -192,3 +199,13 @@ def _check_targets(session: Session, principal: Principal, memberships: list[Mem
         target = directory.unit_by_id(session, unit_id=membership.unit_id or 0)
         if target is not None and not may_administer_unit(principal, "directory", target):
             raise Forbidden(code="not_directory_admin", detail=f"您不能在单位 {target.name} 安排任职")
+
+
+def _covers(principal: Principal) -> directory.Covers:
+    return lambda unit: may_administer_unit(principal, "directory", unit)
+
+
+def _covered_units(session: Session, principal: Principal, memberships: list[MembershipOut]) -> set[int]:
+    covers = _covers(principal)
+    units = {m.unit_id for m in memberships}
+    return {unit_id for unit_id in units if (unit := directory.unit_by_id(session, unit_id=unit_id)) and covers(unit)}
